@@ -1,0 +1,111 @@
+"""Session-wide state: layer-name counters, name scopes and float precision.
+
+Mirrors the parts of ``tf.keras.backend`` that decide names and dtypes:
+
+>>> from numkeras import backend
+>>> backend.clear_session()
+>>> backend.unique_object_name("dense"), backend.unique_object_name("dense")
+('dense', 'dense_1')
+>>> backend.get_uid("input"), backend.get_uid("input")
+(1, 2)
+>>> backend.floatx()
+'float32'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+import numpy as np
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_NAME_COUNTERS: defaultdict[str, int] = defaultdict(int)
+_UIDS: defaultdict[str, int] = defaultdict(int)
+_NAME_SCOPE: list[str] = []
+
+
+def floatx() -> str:
+    """The default float dtype of new weights (``'float32'``)."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float dtype (``'float16'``, ``'float32'`` or ``'float64'``)."""
+    global _FLOATX
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise ValueError(f"Unknown floatx type: {value!r}. Expected float16, float32 or float64.")
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """The fuzz factor used by numeric expressions (``1e-7``)."""
+    return _EPSILON
+
+
+def clear_session() -> None:
+    """Reset the layer-name counters, as ``tf.keras.backend.clear_session()`` does."""
+    _NAME_COUNTERS.clear()
+    _UIDS.clear()
+    _NAME_SCOPE.clear()
+
+
+def get_uid(prefix: str = "") -> int:
+    """A one-based counter per prefix (used for ``input_1``, ``input_2``, ...)."""
+    _UIDS[prefix] += 1
+    return _UIDS[prefix]
+
+
+def unique_object_name(base: str, zero_based: bool = True) -> str:
+    """``base``, then ``base_1``, ``base_2``... (zero-based), as tf-keras names layers."""
+    count = _NAME_COUNTERS[base]
+    _NAME_COUNTERS[base] += 1
+    if zero_based:
+        return base if count == 0 else f"{base}_{count}"
+    return f"{base}_{count + 1}"
+
+
+def to_snake_case(name: str) -> str:
+    """Class name to layer base name: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+    return insecure if insecure[0] != "_" else "private" + insecure
+
+
+@contextlib.contextmanager
+def name_scope(name: str) -> Iterator[None]:
+    """Push ``name`` on the scope that prefixes new variable names (``dense/kernel:0``)."""
+    _NAME_SCOPE.append(name)
+    try:
+        yield
+    finally:
+        _NAME_SCOPE.pop()
+
+
+@contextlib.contextmanager
+def top_level_scope() -> Iterator[None]:
+    """Temporarily empty the name scope (as ``tf.init_scope`` does for deferred builds)."""
+    saved = _NAME_SCOPE[:]
+    _NAME_SCOPE.clear()
+    try:
+        yield
+    finally:
+        _NAME_SCOPE[:] = saved
+
+
+def scoped_name(name: str) -> str:
+    """The full variable name for ``name`` in the current scope, with the ``:0`` suffix."""
+    return "/".join([*_NAME_SCOPE, name]) + ":0"
+
+
+def int_shape(x) -> tuple:
+    """The shape of an array, variable or symbolic tensor as a tuple."""
+    return tuple(x.shape)
+
+
+def cast_to_floatx(x) -> np.ndarray:
+    """``x`` as an array of the default float dtype."""
+    return np.asarray(x, dtype=_FLOATX)

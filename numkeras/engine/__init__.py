@@ -1,0 +1,1 @@
+"""The Layer/Model engine: variables, layers, functional graphs, Sequential and Model."""

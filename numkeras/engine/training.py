@@ -1,0 +1,209 @@
+"""``Model``: a Layer with ``layers``, weights in model order, predict, summary and saving.
+
+``Model(inputs, outputs)`` builds a functional model; subclasses of ``Model`` define
+``call`` and assign their layers to attributes (lists and dicts of layers included).
+
+>>> import numpy as np
+>>> from numkeras import Model, backend, layers
+>>> backend.clear_session()
+>>> class TwoLayers(Model):
+...     def __init__(self):
+...         super().__init__(name="sub")
+...         self.blocks = [layers.Dense(3), layers.Dense(1)]
+...     def call(self, x):
+...         for block in self.blocks:
+...             x = block(x)
+...         return x
+>>> m = TwoLayers()
+>>> m.predict(np.ones((5, 4))).shape
+(5, 1)
+>>> [w.name for w in m.weights][:2]
+['sub/dense/kernel:0', 'sub/dense/bias:0']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras.engine import functional, nest
+from numkeras.engine.base_layer import Layer, _dedup
+from numkeras.engine.keras_tensor import KerasTensor, strip_mask
+
+
+class Model(Layer):
+    """A model: functional (``Model(inputs, outputs)``) or subclassed (override ``call``)."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from numkeras.engine.functional_model import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", args[0] if args else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        object.__setattr__(self, "_is_graph_network", False)
+        object.__setattr__(self, "compiled", False)
+        if inputs is not None:
+            if outputs is None:
+                raise ValueError("Model(inputs, outputs) needs both `inputs` and `outputs`.")
+            functional.init_graph_network(self, inputs, outputs)
+
+    # -- structure -------------------------------------------------------------------------
+    @property
+    def _layers(self) -> list:
+        if self.__dict__.get("_is_graph_network"):
+            return list(self._graph_layers)
+        return super()._layers
+
+    @property
+    def layers(self) -> list:
+        """The model's layers (functional models include their InputLayers)."""
+        return self._layers
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by position ``index`` in :attr:`layers`."""
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    # -- weights (tf-keras Model order: layer by layer) --------------------------------------
+    @property
+    def weights(self) -> list:
+        """Each layer's weights in layer order, then the model's own; each weight once."""
+        own = self._trainable_weights + self._non_trainable_weights
+        return _dedup([v for layer in self._layers for v in layer.weights] + own)
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self.trainable:
+            return []
+        children = [v for layer in self._layers for v in layer.trainable_weights]
+        return _dedup(children + self._trainable_weights)
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if self.trainable:
+            children = [v for layer in self._layers for v in layer.non_trainable_weights]
+            return _dedup(children + self._non_trainable_weights)
+        trainable = [v for layer in self._layers for v in layer.trainable_weights]
+        non_trainable = [v for layer in self._layers for v in layer.non_trainable_weights]
+        return _dedup(trainable + self._trainable_weights + non_trainable
+                      + self._non_trainable_weights)
+
+    def _assert_weights_created(self) -> None:
+        if not self.built:
+            raise ValueError(
+                f"Weights for model '{self.name}' have not yet been created. Weights are "
+                "created when the model is first called on inputs or `build()` is called "
+                "with an `input_shape`.")
+
+    # -- building and calling --------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the weights by running the model once on zeros of ``input_shape``."""
+        if self._is_graph_network or self.built:
+            self.built = True
+            return
+        if input_shape is None:
+            raise ValueError("You must provide an `input_shape` argument.")
+        dummy = nest.map_structure(
+            lambda s: np.zeros(tuple(1 if d is None else d for d in s), dtype=self.dtype),
+            _shape_structure(input_shape))
+        object.__setattr__(self, "built", True)
+        self.call(dummy)
+
+    def call(self, inputs, training=None, mask=None):
+        if self._is_graph_network:
+            return functional.run_graph(self, inputs, training=training)
+        raise NotImplementedError(
+            f"Model {self.name} has no `call` method. Subclasses of Model must implement "
+            "`call(self, inputs)`, or build a functional model with Model(inputs, outputs).")
+
+    def compute_output_spec(self, *args, **kwargs):
+        if self._is_graph_network:
+            return nest.map_structure(
+                lambda t: KerasTensor((None,) + t.shape[1:], t.dtype), self._nested_outputs)
+        return super().compute_output_spec(*args, **kwargs)
+
+    def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None,
+                callbacks=None, **kwargs):
+        """Run the model on ``x`` in batches of ``batch_size`` (32) with ``training=False``."""
+        batch_size = batch_size or 32
+        flat = [np.asarray(a) for a in nest.flatten(x)]
+        n = flat[0].shape[0]
+        outputs = []
+        for start in range(0, n, batch_size):
+            batch = nest.pack_sequence_as(x, [a[start:start + batch_size] for a in flat])
+            out = self(batch, training=False)
+            outputs.append([strip_mask(np.asarray(o)) for o in nest.flatten(out)])
+        if not outputs:
+            raise ValueError("Expected input data to be non-empty.")
+        merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
+        return merged[0] if len(merged) == 1 else merged
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(nest.flatten(x)[0]))
+
+    # -- training configuration ------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
+                jit_compile=None, **kwargs) -> None:
+        """Attach an optimizer (name or instance), as tf.keras does; losses are recorded."""
+        from numkeras import optimizers
+
+        self.optimizer = optimizers.get(optimizer)
+        object.__setattr__(self, "loss", loss)
+        object.__setattr__(self, "compiled", True)
+
+    # -- saving ----------------------------------------------------------------------------
+    def save_weights(self, filepath, overwrite: bool = True, save_format=None, options=None,
+                     **kwargs):
+        """Save all weights to ``filepath`` (HDF5, TF checkpoint or Keras 3 layouts)."""
+        from numkeras import saving
+
+        return saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
+                                   options=options, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, by_name: bool = False,
+                     options=None):
+        """Load weights saved by tf.keras or numkeras (.h5, TF checkpoint, .keras, ...)."""
+        from numkeras import saving
+
+        return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch,
+                                   by_name=by_name, options=options)
+
+    def save(self, filepath, overwrite: bool = True, save_format=None, **kwargs):
+        from numkeras import saving
+
+        return saving.save_model(self, filepath, overwrite=overwrite, save_format=save_format,
+                                 **kwargs)
+
+    # -- summary ---------------------------------------------------------------------------
+    def summary(self, line_length: int = 65, print_fn=None) -> None:
+        """Print a table of layers, output shapes and parameter counts."""
+        from numkeras.engine.summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn)
+
+
+def _shape_structure(input_shape):
+    if isinstance(input_shape, (list, tuple)) and input_shape and all(
+            isinstance(s, (list, tuple)) for s in input_shape):
+        return [tuple(s) for s in input_shape]
+    return tuple(input_shape)

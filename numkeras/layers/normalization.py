@@ -1,0 +1,179 @@
+"""BatchNormalization and LayerNormalization.
+
+>>> import numpy as np
+>>> from numkeras import backend
+>>> backend.clear_session()
+>>> bn = BatchNormalization()
+>>> _ = bn(np.ones((2, 3)))
+>>> [w.name for w in bn.weights]
+['batch_normalization/gamma:0', 'batch_normalization/beta:0', 'batch_normalization/moving_mean:0', 'batch_normalization/moving_variance:0']
+>>> [w.name for w in bn.trainable_weights]
+['batch_normalization/gamma:0', 'batch_normalization/beta:0']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras import initializers
+from numkeras.engine.base_layer import Layer
+from numkeras.layers._utils import normalize_axes, serialize_initializer, serialize_object
+
+
+class BatchNormalization(Layer):
+    """Normalizes with batch statistics when training, moving statistics at inference."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, renorm=False, renorm_clipping=None, renorm_momentum=0.99,
+                 fused=None, trainable=True, virtual_batch_size=None, adjustment=None,
+                 synchronized=False, **kwargs):
+        super().__init__(trainable=trainable, **kwargs)
+        if renorm or virtual_batch_size or adjustment is not None:
+            raise ValueError("BatchNormalization(renorm=..., virtual_batch_size=..., "
+                             "adjustment=...) is not supported by numkeras yet.")
+        self.axis = axis
+        self.momentum, self.epsilon = momentum, epsilon
+        self.center, self.scale = center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.fused = fused
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        self._axes = normalize_axes(self.axis, rank, self.name)
+        for a in self._axes:
+            if input_shape[a] is None:
+                raise ValueError(f"Axis {a} of input tensor should have a defined dimension but "
+                                 f"the layer received an input with shape {input_shape}.")
+        if len(self._axes) == 1:
+            shape = (input_shape[self._axes[0]],)
+        else:
+            shape = tuple(input_shape[i] if i in self._axes else 1 for i in range(rank))
+            shape = (1,) + shape[1:] if 0 not in self._axes else shape
+        self._param_shape = shape
+        self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer) \
+            if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", shape, trainable=False,
+                                           initializer=self.moving_mean_initializer)
+        self.moving_variance = self.add_weight("moving_variance", shape, trainable=False,
+                                               initializer=self.moving_variance_initializer)
+        self._fused = (self.fused is not False and rank == 4 and len(self._axes) == 1
+                       and self._axes[0] in (1, 3))
+        self.built = True
+
+    def _broadcast(self, v, rank):
+        if len(self._axes) != 1:
+            return v
+        shape = [1] * rank
+        shape[self._axes[0]] = v.shape[0]
+        return v.reshape(shape)
+
+    def call(self, inputs, training=None, mask=None):
+        rank = inputs.ndim
+        reduce = tuple(i for i in range(rank) if i not in self._axes)
+        if training and self.trainable:
+            mean = inputs.mean(axis=reduce, keepdims=True, dtype=np.float64)
+            var = ((inputs - mean) ** 2).mean(axis=reduce, keepdims=True, dtype=np.float64)
+            count = int(np.prod([inputs.shape[i] for i in reduce]))
+            self._update_moving(mean, var, count)
+            mean, var = mean.astype(inputs.dtype), var.astype(inputs.dtype)
+        else:
+            mean = self._broadcast(self.moving_mean.value, rank)
+            var = self._broadcast(self.moving_variance.value, rank)
+        inv = 1.0 / np.sqrt(var + np.asarray(self.epsilon, dtype=inputs.dtype))
+        if self.scale:
+            inv = inv * self._broadcast(self.gamma.value, rank)
+        offset = -mean * inv
+        if self.center:
+            offset = offset + self._broadcast(self.beta.value, rank)
+        return (inputs * inv + offset).astype(inputs.dtype)
+
+    def _update_moving(self, mean, var, count):
+        if self._fused and count > 1:
+            var = var * (count / (count - 1))  # the fused kernel keeps Bessel's correction
+        shape = self.moving_mean.shape
+        decay = 1.0 - self.momentum
+        for moving, value in ((self.moving_mean, mean), (self.moving_variance, var)):
+            value = value.reshape(shape).astype(moving.dtype)
+            moving.assign_sub((moving.value - value) * np.asarray(decay, moving.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(),
+                "axis": self._axes if hasattr(self, "_axes") else self.axis,
+                "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": serialize_initializer(self.beta_initializer),
+                "gamma_initializer": serialize_initializer(self.gamma_initializer),
+                "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
+                "moving_variance_initializer":
+                    serialize_initializer(self.moving_variance_initializer),
+                "beta_regularizer": serialize_object(self.beta_regularizer),
+                "gamma_regularizer": serialize_object(self.gamma_regularizer),
+                "beta_constraint": serialize_object(self.beta_constraint),
+                "gamma_constraint": serialize_object(self.gamma_constraint)}
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis``; weights ``gamma`` then ``beta``."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.epsilon, self.center, self.scale = epsilon, center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self._axes = normalize_axes(self.axis, len(input_shape), self.name)
+        shape = tuple(input_shape[a] for a in self._axes)
+        self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer) \
+            if self.center else None
+        self.built = True
+
+    def call(self, inputs):
+        rank = inputs.ndim
+        axes = tuple(self._axes)
+        shape = [inputs.shape[i] if i in axes else 1 for i in range(rank)]
+        mean = inputs.mean(axis=axes, keepdims=True)
+        var = ((inputs - mean) ** 2).mean(axis=axes, keepdims=True)
+        inv = 1.0 / np.sqrt(var + np.asarray(self.epsilon, dtype=inputs.dtype))
+        if self.scale:
+            inv = inv * self.gamma.value.reshape(shape)
+        out = inputs * inv - mean * inv
+        if self.center:
+            out = out + self.beta.value.reshape(shape)
+        return out.astype(inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        axis = self._axes if hasattr(self, "_axes") else self.axis
+        return {**super().get_config(), "axis": axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": serialize_initializer(self.beta_initializer),
+                "gamma_initializer": serialize_initializer(self.gamma_initializer),
+                "beta_regularizer": serialize_object(self.beta_regularizer),
+                "gamma_regularizer": serialize_object(self.gamma_regularizer),
+                "beta_constraint": serialize_object(self.beta_constraint),
+                "gamma_constraint": serialize_object(self.gamma_constraint)}
