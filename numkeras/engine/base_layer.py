@@ -248,7 +248,8 @@ class Layer(Trackable):
     def _maybe_build(self, input_shapes) -> None:
         if self.built:
             return
-        self.build(input_shapes)
+        if not getattr(type(self).build, "_is_default", False):
+            self.build(input_shapes)
         object.__setattr__(self, "built", True)
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)

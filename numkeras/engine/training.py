@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras import backend
 from numkeras.engine import functional, nest
 from numkeras.engine.base_layer import Layer, _dedup
 from numkeras.engine.keras_tensor import KerasTensor, strip_mask
@@ -122,11 +123,16 @@ class Model(Layer):
             return
         if input_shape is None:
             raise ValueError("You must provide an `input_shape` argument.")
-        dummy = nest.map_structure(
-            lambda s: np.zeros(tuple(1 if d is None else d for d in s), dtype=self.dtype),
-            _shape_structure(input_shape))
+        def zeros(shape):
+            return np.zeros(tuple(1 if d is None else d for d in shape), dtype=self.dtype)
+
+        shapes = _shape_structure(input_shape)
+        dummy = [zeros(s) for s in shapes] if isinstance(shapes, list) else zeros(shapes)
         object.__setattr__(self, "built", True)
-        self.call(dummy)
+        with backend.name_scope(self.name):
+            self.call(dummy)
+
+    build._is_default = True  # a first call runs `call` directly instead of this
 
     def call(self, inputs, training=None, mask=None):
         if self._is_graph_network:

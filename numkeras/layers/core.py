@@ -209,9 +209,9 @@ class Embedding(Layer):
                  embeddings_regularizer=None, activity_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, input_length=None, sparse=False,
                  **kwargs):
-        if input_length is not None and "input_shape" not in kwargs:
+        if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             lengths = input_length if isinstance(input_length, (list, tuple)) else [input_length]
-            kwargs["input_shape"] = tuple(lengths)
+            kwargs["input_shape"] = tuple(lengths)  # (None,) without input_length, as tf.keras
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if input_dim <= 0 or output_dim <= 0:
             raise ValueError("Both `input_dim` and `output_dim` should be positive, received "

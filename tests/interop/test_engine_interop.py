@@ -1,0 +1,165 @@
+"""Weight names, order and trainable lists equal tf-keras 2.21 for every kind of model."""
+
+import numpy as np
+import pytest
+from tf_side import assert_close_outputs, random_weights, tf_keras
+
+import numkeras as nk
+
+
+def _names(weights):
+    return [w.name for w in weights]
+
+
+def _build_sequential(k):
+    return k.Sequential([
+        k.layers.Dense(4, activation="relu", input_shape=(3,)),
+        k.layers.BatchNormalization(),
+        k.layers.Dropout(0.5),
+        k.layers.Dense(2),
+    ])
+
+
+def _build_functional(k):
+    inp = k.Input((6,))
+    a = k.layers.Dense(5)(inp)
+    b = k.layers.Dense(5)(inp)
+    x = k.layers.Add()([a, b])
+    x = k.layers.BatchNormalization()(x)
+    y = k.layers.Concatenate()([x, a])
+    inner = k.Sequential([k.layers.Dense(3), k.layers.BatchNormalization(), k.layers.Dense(2)])
+    out = inner(y)
+    return k.Model(inp, [out, x])
+
+
+def _build_multi_io(k):
+    i1, i2 = k.Input((3,), name="left"), k.Input((4,), name="right")
+    shared = k.layers.Dense(2, name="shared")
+    x = k.layers.Concatenate()([shared(i1), k.layers.Dense(2)(i2)])
+    x = k.layers.LayerNormalization()(x)
+    e_in = k.Input((5,), dtype="int32", name="ids")
+    e = k.layers.Flatten()(k.layers.Embedding(10, 2)(e_in))
+    return k.Model([i1, i2, e_in], [k.layers.Dense(1)(x), shared(k.layers.Dense(3)(e))])
+
+
+def _build_subclassed(k):
+    class Sub(k.Model):
+        def __init__(self):
+            super().__init__(name="sub")
+            self.blocks = [k.layers.Dense(3), k.layers.Dense(3)]
+            self.norm = k.layers.BatchNormalization()
+            self.head = {"out": k.layers.Dense(2)}
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.head["out"](self.norm(x))
+
+    return Sub()
+
+
+BUILDERS = {"sequential": _build_sequential, "functional": _build_functional,
+            "multi_io": _build_multi_io, "subclassed": _build_subclassed}
+
+
+def _inputs(name, rng):
+    if name == "multi_io":
+        return [rng.standard_normal((2, 3)).astype("float32"),
+                rng.standard_normal((2, 4)).astype("float32"),
+                rng.integers(0, 10, (2, 5)).astype("int32")]
+    dim = {"sequential": 3, "functional": 6, "subclassed": 4}[name]
+    return rng.standard_normal((2, dim)).astype("float32")
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_weights_names_order_and_outputs_match_tf_keras(name):
+    tfk = tf_keras()
+    rng = np.random.default_rng(0)
+    x = _inputs(name, rng)
+    theirs = BUILDERS[name](tfk)
+    ours = BUILDERS[name](nk)
+    if name == "subclassed":
+        theirs(x)
+        ours(x)
+    assert [la.name for la in ours.layers] == [la.name for la in theirs.layers]
+    assert _names(ours.weights) == _names(theirs.weights)
+    assert _names(ours.trainable_weights) == _names(theirs.trainable_weights)
+    assert _names(ours.non_trainable_weights) == _names(theirs.non_trainable_weights)
+    values = random_weights(theirs)
+    theirs.set_weights(values)
+    ours.set_weights(values)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    out_ours, out_theirs = ours.predict(x), theirs.predict(x, verbose=0)
+    for a, b in zip(out_ours if isinstance(out_ours, list) else [out_ours],
+                    out_theirs if isinstance(out_theirs, list) else [out_theirs]):
+        assert_close_outputs(a, b)
+
+
+@pytest.mark.parametrize("name", ["sequential", "functional"])
+def test_frozen_layers_move_weights_between_lists_like_tf_keras(name):
+    tfk = tf_keras()
+    theirs, ours = BUILDERS[name](tfk), BUILDERS[name](nk)
+    for model in (theirs, ours):
+        model.layers[1].trainable = False
+        model.layers[-1].trainable = False
+    assert _names(ours.weights) == _names(theirs.weights)
+    assert _names(ours.trainable_weights) == _names(theirs.trainable_weights)
+    assert _names(ours.non_trainable_weights) == _names(theirs.non_trainable_weights)
+    for model in (theirs, ours):
+        model.trainable = False
+    assert _names(ours.trainable_weights) == _names(theirs.trainable_weights) == []
+    assert _names(ours.non_trainable_weights) == _names(theirs.non_trainable_weights)
+    inner_theirs = [la for la in theirs.layers if isinstance(la, tfk.Model)]
+    inner_ours = [la for la in ours.layers if isinstance(la, nk.Model)]
+    for a, b in zip(inner_ours, inner_theirs):
+        assert _names(a.non_trainable_weights) == _names(b.non_trainable_weights)
+        assert _names(a.weights) == _names(b.weights)
+
+
+def test_deferred_sequential_names_and_layer_names_match_tf_keras():
+    tfk = tf_keras()
+    models = []
+    for k in (tfk, nk):
+        m = k.Sequential([k.layers.Dense(2), k.layers.Dense(3)])
+        m(np.zeros((1, 4), "float32"))
+        m2 = k.Sequential()
+        m2.add(k.layers.Dense(2))
+        m2.build((None, 5))
+        models.append((m, m2))
+    for a, b in zip(models[0], models[1]):
+        assert _names(a.weights) == _names(b.weights)
+        assert [la.name for la in a.layers] == [la.name for la in b.layers]
+        assert a.inputs[0].name == b.inputs[0].name or a.inputs[0].name.startswith(
+            b.layers[0].name)
+
+
+def test_layer_configs_match_tf_keras():
+    tfk = tf_keras()
+    for make in (lambda k: k.layers.Dense(3, activation="relu", use_bias=False),
+                 lambda k: k.layers.BatchNormalization(momentum=0.9),
+                 lambda k: k.layers.LayerNormalization(epsilon=1e-5),
+                 lambda k: k.layers.Embedding(7, 2, mask_zero=True),
+                 lambda k: k.layers.Dropout(0.3),
+                 lambda k: k.layers.Reshape((2, 3)),
+                 lambda k: k.layers.Concatenate(axis=1)):
+        theirs, ours = make(tfk).get_config(), make(nk).get_config()
+        assert ours.keys() == theirs.keys(), (sorted(ours), sorted(theirs))
+        for key in ours:
+            if key in ("name",):
+                continue
+            assert ours[key] == theirs[key], (key, ours[key], theirs[key])
+
+
+def test_batch_normalization_training_updates_match_tf_keras():
+    tfk = tf_keras()
+    rng = np.random.default_rng(1)
+    for shape in ((8, 3), (4, 5, 5, 3)):
+        x = rng.standard_normal(shape).astype("float32") * 3 + 1
+        theirs, ours = tfk.layers.BatchNormalization(momentum=0.8), nk.layers.BatchNormalization(
+            momentum=0.8)
+        out_theirs = theirs(x, training=True).numpy()
+        out_ours = ours(x, training=True)
+        assert_close_outputs(out_ours, out_theirs)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
