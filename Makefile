@@ -24,7 +24,7 @@ demo: $(VENV)/.base
 	$(PY) -m numkeras demo
 
 test: $(VENV)/.test
-	$(PY) -m ruff check numkeras tests
+	$(PY) -m ruff check numkeras tests bench
 	$(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.test

@@ -14,7 +14,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"activations", "applications", "backend", "initializers", "layers", "models",
-               "optimizers", "saving", "train", "utils", "cli"}
+               "optimizers", "saving", "train", "cli"}
 _ATTRS = {
     "Model": ("numkeras.engine.training", "Model"),
     "Sequential": ("numkeras.engine.sequential", "Sequential"),
