@@ -1,0 +1,405 @@
+"""Load Keras 2 ``.h5`` weights: topological or by name, with ``skip_mismatch``.
+
+The load runs in three phases, so that a failure leaves the model exactly as it was:
+
+1. **plan** -- pair every saved weight with a variable and check counts, shapes and dtypes
+   (reading only metadata; conversions of :mod:`.convert` read the few values they need);
+2. **prepare** -- check that each dataset's bytes lie inside the file; datasets that cannot
+   be read straight into a variable (compressed/chunked storage, dtypes HDF5 should not cast)
+   are read into memory now, so that read errors surface before anything changes;
+3. **apply** -- read each remaining dataset directly into its variable's buffer
+   (``Dataset.read_direct``): no second copy of the model is made.
+
+Topological mode (default) pairs the k-th layer with weights in the file with the k-th layer
+with weights in ``model.layers``; names are ignored (tf-keras). ``by_name=True`` pairs a file
+group with the top-level layers of that name (tf-keras); **numkeras addition**: a group whose
+name no top-level layer has is paired with sub-layers of that name nested in top-level layers
+(nested models, wrappers) that are not themselves in the file.
+
+``skip_mismatch=True`` (allowed in both modes; tf-keras requires ``by_name``) skips every
+layer whose weight count, shapes or dtypes do not fit, with one ``UserWarning`` per skipped
+layer. A layer is skipped as a whole (tf-keras's by-name mode still loads the weights of the
+layer whose shapes fit; numkeras follows the seed API: "every layer whose weights do not
+match is skipped").
+
+Every call returns a :class:`~numkeras.saving.report.LoadReport`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
+from numkeras.saving.hdf5.layout import (
+    TOP_LEVEL_GROUP,
+    decode_string,
+    has_attribute,
+    import_h5py,
+    legacy_weights,
+    load_attributes,
+    own_weights,
+)
+from numkeras.saving.report import LoadReport
+
+_SUBCLASSED_NOT_BUILT = (
+    "Unable to load weights saved in HDF5 format into a subclassed Model which has not "
+    "created its variables yet. Call the Model first, then load the weights.")
+
+
+def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: bool = False,
+                 options=None) -> LoadReport:
+    """Load the weights in the HDF5 file ``filepath`` into ``model``; returns a report.
+
+    ``options`` is accepted and ignored (tf-keras ignores it for HDF5 too).
+    """
+    h5py = import_h5py("load")
+    if not model.built and not model.__dict__.get("_is_graph_network", False):
+        raise ValueError(_SUBCLASSED_NOT_BUILT)
+    model._assert_weights_created()
+    f = open_file(h5py, filepath)
+    with f:
+        root = weights_root(f, filepath)
+        loader = _Loader(model, root, filepath, skip_mismatch)
+        if by_name:
+            loader.plan_by_name()
+        else:
+            loader.plan_topological()
+        loader.plan_top_level(by_name)
+        loader.prepare(h5py)
+        loader.apply()
+    return loader.report
+
+
+# -- the file ------------------------------------------------------------------------------
+
+def open_file(h5py, filepath: str):
+    """``h5py.File(filepath, 'r')`` with errors that name the file and say what is wrong."""
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No weights file at {filepath!r}.")
+    try:
+        return h5py.File(filepath, "r")
+    except OSError as exc:
+        with open(filepath, "rb") as raw:
+            head = raw.read(8)
+        what = ("it is truncated or damaged" if head == b"\x89HDF\r\n\x1a\n"
+                else "it is not an HDF5 file")
+        raise OSError(f"Cannot read weights from {filepath!r}: {what} ({exc}).") from exc
+
+
+def weights_root(f, filepath: str):
+    """The group holding ``layer_names``: the root, or ``model_weights`` of a full-model file."""
+    if has_attribute(f, "layer_names"):
+        return f
+    if "model_weights" in f and has_attribute(f["model_weights"], "layer_names"):
+        return f["model_weights"]
+    hint = ""
+    if "vars" in f or "layers" in f or "_layer_checkpoint_dependencies" in f:
+        hint = (" It looks like a Keras 3 / `.keras`-format weights file: give it a name "
+                "ending in `.weights.h5` to load it.")
+    raise ValueError(f"{filepath!r} is an HDF5 file but not a Keras weights file: it has no "
+                     f"`layer_names` attribute (nor a `model_weights` group with one).{hint}")
+
+
+def _read_attribute(group, name: str, filepath: str) -> list[str]:
+    try:
+        return load_attributes(group, name)
+    except (ValueError, TypeError, UnicodeDecodeError, OSError) as exc:
+        raise ValueError(f"Cannot read attribute {name!r} of {group.name!r} in "
+                         f"{filepath!r}: {exc}") from exc
+
+
+def _format_shapes(shapes) -> str:
+    return "[" + ", ".join(str(tuple(s)) if s is not None else "None" for s in shapes) + "]"
+
+
+@dataclass
+class _Problem:
+    """Why saved values do not fit a layer; ``message``/``reason`` render it."""
+
+    kind: str                       # "count", "shape", "dtype" or "convert"
+    expected: list
+    found: list
+    weight: str = ""
+    detail: str = ""
+
+    def message(self, where: str) -> str:
+        if self.kind == "count":
+            return (f"Weight count mismatch for {where}. Layer expects {len(self.expected)} "
+                    f"weight(s). Received {len(self.found)} saved weight(s). Expected shapes "
+                    f"{_format_shapes(self.expected)}, saved shapes "
+                    f"{_format_shapes(self.found)}")
+        if self.kind == "shape":
+            return f"Shape mismatch in {where} for weight {self.weight}. {self.detail}"
+        if self.kind == "dtype":
+            return f"Dtype mismatch in {where} for weight {self.weight}. {self.detail}"
+        return f"Cannot convert the saved weights of {where}: {self.detail}"
+
+    def reason(self) -> str:
+        if self.kind == "count":
+            return (f"mismatch in number of weights. Layer expects {len(self.expected)} "
+                    f"weight(s). Received {len(self.found)} saved weight(s)")
+        if self.kind == "shape":
+            return f"mismatch in shape for weight {self.weight}. {self.detail}"
+        if self.kind == "dtype":
+            return f"mismatch in dtype for weight {self.weight}. {self.detail}"
+        return self.detail
+
+
+def _castable(src: np.dtype, dst: np.dtype) -> bool:
+    """Whether tf-keras's ``np.asarray(value, dtype=variable.dtype)`` is a sensible cast."""
+    if dst.name == "bfloat16":
+        return src.kind in "biuf" or src.name == "bfloat16"
+    if src.kind == "c":
+        return dst.kind == "c"
+    return src.kind in "biuf" and dst.kind in "biufc"
+
+
+def _match(variables: list, values: list[Saved]) -> _Problem | None:
+    """The first reason ``values`` cannot be assigned to ``variables``, or None."""
+    expected = [tuple(v.shape) for v in variables]
+    if len(values) != len(variables):
+        return _Problem("count", expected, [s.shape for s in values])
+    for var, saved in zip(variables, values):
+        if saved.shape != tuple(var.shape):
+            return _Problem("shape", expected, [s.shape for s in values], weight=var.name,
+                            detail=f"Weight expects shape {tuple(var.shape)}. Received saved "
+                                   f"weight with shape {saved.shape}")
+        if not _castable(saved.dtype, np.dtype(var.dtype)):
+            return _Problem("dtype", expected, [s.shape for s in values], weight=var.name,
+                            detail=f"The saved weight {saved.name} has dtype {saved.dtype}, "
+                                   f"which cannot be cast to the weight's dtype {var.dtype}")
+    return None
+
+
+class _Loader:
+    def __init__(self, model, root, filepath: str, skip_mismatch: bool):
+        self.model = model
+        self.root = root
+        self.filepath = filepath
+        self.skip_mismatch = skip_mismatch
+        self.report = LoadReport(filepath)
+        self.pairs: list[tuple[object, Saved]] = []
+        version = root.attrs.get("keras_version")
+        self.version = decode_string(version) if version is not None else "1"
+        self._groups: dict[str, list[Saved]] = {}
+
+    # -- reading the file side --------------------------------------------------------------
+    def _err(self, text: str) -> str:
+        return f"{text} (while loading weights from {self.filepath!r})"
+
+    def layer_names(self) -> list[str]:
+        names = _read_attribute(self.root, "layer_names", self.filepath)
+        for name in names:
+            if name not in self.root or not hasattr(self.root[name], "attrs") or \
+                    hasattr(self.root[name], "shape"):
+                raise ValueError(self._err(
+                    f"The file lists layer {name!r} in `layer_names`, but has no group of that "
+                    "name: the file is damaged or not a Keras weights file"))
+        return names
+
+    def saved(self, group_name: str) -> list[Saved]:
+        """The saved weights of one group, in ``weight_names`` order (metadata only)."""
+        if group_name in self._groups:
+            return self._groups[group_name]
+        group = self.root[group_name]
+        out = []
+        for wname in _read_attribute(group, "weight_names", self.filepath):
+            obj = group.get(wname)
+            if obj is None or not hasattr(obj, "shape"):
+                raise ValueError(self._err(
+                    f"Layer {group_name!r} lists weight {wname!r} in `weight_names`, but the "
+                    "file has no dataset of that name"))
+            if obj.shape is None:
+                raise ValueError(self._err(
+                    f"Weight {wname!r} of layer {group_name!r} is an empty HDF5 dataset with "
+                    "no shape"))
+            out.append(Saved(wname, dataset=obj))
+        self._groups[group_name] = out
+        return out
+
+    # -- pairing ------------------------------------------------------------------------
+    def _fit(self, layer, values: list[Saved]) -> tuple[list, _Problem | None]:
+        variables = legacy_weights(layer)
+        try:
+            values = preprocess(layer, values, self.version)
+        except ConversionError as exc:
+            shapes = [tuple(v.shape) for v in variables]
+            return variables, _Problem("convert", shapes, [s.shape for s in values],
+                                       detail=str(exc))
+        problem = _match(variables, values)
+        if problem is None:
+            self.pairs.extend(zip(variables, values))
+        return variables, problem
+
+    def _skip(self, name: str, where: str, reason: str) -> None:
+        message = f"Skipping loading of weights for {where} due to {reason}"
+        warnings.warn(message + ". The layer keeps its current weights.", UserWarning,
+                      stacklevel=6)
+        self.report.skip(name, reason)
+
+    def plan_topological(self) -> None:
+        model_layers = [layer for layer in self.model.layers if legacy_weights(layer)]
+        file_layers = [name for name in self.layer_names() if self.saved(name)]
+        if len(model_layers) != len(file_layers) and not self.skip_mismatch:
+            raise ValueError(self._err(
+                "Layer count mismatch when loading weights from file. Model expected "
+                f"{len(model_layers)} layers, found {len(file_layers)} saved layers. "
+                + self._first_difference(model_layers, file_layers)))
+        for k, (layer, name) in enumerate(zip(model_layers, file_layers)):
+            where = f"layer #{k} (named {layer.name} in the current model, {name} in the " \
+                    "save file)"
+            _, problem = self._fit(layer, self.saved(name))
+            if problem is None:
+                self.report.loaded.append(layer.name)
+            elif self.skip_mismatch:
+                self._skip(layer.name, where, problem.reason())
+            else:
+                raise ValueError(self._err(problem.message(where)))
+        n = min(len(model_layers), len(file_layers))
+        for k, layer in enumerate(model_layers[n:], start=n):
+            self._skip(layer.name, f"layer #{k} (named {layer.name})",
+                       f"no saved layer: the file has only {len(file_layers)} layer(s) with "
+                       "weights")
+        if file_layers[n:]:
+            self.report.unexpected.extend(file_layers[n:])
+            warnings.warn(f"The file {self.filepath!r} has {len(file_layers) - n} more layer(s) "
+                          f"with weights than the model; not loaded: {file_layers[n:]}",
+                          UserWarning, stacklevel=5)
+
+    def _first_difference(self, model_layers: list, file_layers: list[str]) -> str:
+        for k in range(max(len(model_layers), len(file_layers))):
+            if k >= len(model_layers):
+                name = file_layers[k]
+                saved = [s.shape for s in self.saved(name)]
+                return (f"The first difference is weighted layer #{k}: the model has no more "
+                        f"layers with weights, the file has {name!r} with {len(saved)} "
+                        f"weight(s) of shapes {_format_shapes(saved)}.")
+            layer = model_layers[k]
+            shapes = [tuple(v.shape) for v in legacy_weights(layer)]
+            if k >= len(file_layers):
+                return (f"The first difference is weighted layer #{k}: the model has "
+                        f"{layer.name!r} expecting {len(shapes)} weight(s) of shapes "
+                        f"{_format_shapes(shapes)}, the file has no more layers with weights.")
+            saved = [s.shape for s in self.saved(file_layers[k])]
+            if saved != shapes:
+                return (f"The first difference is weighted layer #{k}: model layer "
+                        f"{layer.name!r} expects {len(shapes)} weight(s) of shapes "
+                        f"{_format_shapes(shapes)}, saved layer {file_layers[k]!r} has "
+                        f"{len(saved)} weight(s) of shapes {_format_shapes(saved)}.")
+        return ""
+
+    def plan_by_name(self) -> None:
+        names = self.layer_names()
+        in_file = set(names)
+        top: dict[str, list] = {}
+        for layer in self.model.layers:
+            top.setdefault(layer.name, []).append(layer)
+        nested: dict[str, list] = {}
+        for layer in self.model.layers:
+            if layer.name in in_file:
+                continue
+            for sub in layer._flatten_layers(include_self=False):
+                if sub.name not in top and sub not in nested.get(sub.name, []):
+                    nested.setdefault(sub.name, []).append(sub)
+        covered: set[int] = set()
+        for k, name in enumerate(names):
+            values = self.saved(name)
+            targets = top.get(name) or nested.get(name, [])
+            if not targets:
+                if values:
+                    self.report.unexpected.append(name)
+                continue
+            for layer in targets:
+                covered.update(id(x) for x in layer._flatten_layers())
+                _, problem = self._fit(layer, values)
+                if problem is None:
+                    if values or legacy_weights(layer):
+                        self.report.loaded.append(layer.name)
+                elif self.skip_mismatch:
+                    self._skip(layer.name, f"layer #{k} (named {layer.name})", problem.reason())
+                else:
+                    raise ValueError(self._err(problem.message(f"layer #{k} (named "
+                                                               f"{layer.name})")))
+        for layer in self.model.layers:
+            self.report.missing.extend(_uncovered(layer, covered, ""))
+
+    def plan_top_level(self, by_name: bool) -> None:
+        variables = own_weights(self.model)
+        if TOP_LEVEL_GROUP not in self.root:
+            if variables:
+                self.report.missing.append(f"top-level weights of {self.model.name}")
+            return
+        values = self.saved(TOP_LEVEL_GROUP)
+        problem = _match(variables, values)
+        if problem is None:
+            self.pairs.extend(zip(variables, values))
+            if variables:
+                self.report.loaded.append(TOP_LEVEL_GROUP)
+            return
+        if problem.kind == "count":
+            text = (f"Weight count mismatch for top-level weights when loading weights from "
+                    f"file. Model expects {len(variables)} top-level weight(s). Received "
+                    f"{len(values)} saved top-level weight(s)")
+            reason = (f"mismatch in number of weights. Model expects {len(variables)} "
+                      f"top-level weight(s). Received {len(values)} saved top-level weight(s)")
+        else:
+            text = f"{problem.kind.capitalize()} mismatch in model for top-level weight " \
+                   f"{problem.weight}. {problem.detail}"
+            reason = problem.reason()
+        if self.skip_mismatch:
+            self._skip(TOP_LEVEL_GROUP, f"the top-level weights of model {self.model.name}",
+                       reason)
+        else:
+            raise ValueError(self._err(text))
+
+    # -- reading values -----------------------------------------------------------------
+    def prepare(self, h5py) -> None:
+        """Check or stage every dataset, so that ``apply`` cannot fail half-way."""
+        size = os.path.getsize(self.root.file.filename)
+        userblock = self.root.file.id.get_create_plist().get_userblock()
+        for var, saved in self.pairs:
+            if saved.array is not None:
+                continue
+            dset = saved.dataset
+            dcpl = dset.id.get_create_plist()
+            direct = dcpl.get_layout() in (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT) and \
+                dcpl.get_nfilters() == 0 and (
+                    saved.dtype == np.dtype(var.dtype) or
+                    (saved.dtype.kind == "f" and np.dtype(var.dtype).kind == "f"
+                     and np.dtype(var.dtype).name != "bfloat16"))
+            offset = dset.id.get_offset() if dcpl.get_layout() == h5py.h5d.CONTIGUOUS else None
+            if offset is not None and \
+                    userblock + offset + dset.id.get_storage_size() > size:
+                raise OSError(self._err(
+                    f"The data of weight {saved.name!r} (dataset {dset.name!r}) lies past the "
+                    "end of the file: the file is truncated"))
+            if not direct:
+                try:
+                    saved.array = np.asarray(dset[()])
+                except (OSError, ValueError, TypeError) as exc:
+                    raise OSError(self._err(f"Cannot read dataset {dset.name!r}: {exc}")) \
+                        from exc
+
+    def apply(self) -> None:
+        for var, saved in self.pairs:
+            if saved.array is not None:
+                var.assign(saved.array)
+            elif var.size:
+                saved.dataset.read_direct(var.value)
+
+
+def _uncovered(layer, covered: set[int], prefix: str) -> list[str]:
+    """Names of weighted layers under ``layer`` that no file group was paired with."""
+    if id(layer) in covered or not legacy_weights(layer):
+        return []
+    children = [sub for sub in layer._layers if legacy_weights(sub)]
+    if not any(id(x) in covered for x in layer._flatten_layers(include_self=False)):
+        return [prefix + layer.name]
+    out = []
+    for sub in children:
+        out.extend(_uncovered(sub, covered, f"{prefix}{layer.name}/"))
+    return out

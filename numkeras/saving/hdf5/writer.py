@@ -1,0 +1,124 @@
+"""Write a model's weights in the Keras 2 ``.h5`` layout, as tf-keras 2.21 does.
+
+Layout (tf-keras ``save_weights_to_hdf5_group``): root attributes ``layer_names`` (names of
+``model.layers`` in order, chunked past 64512 bytes), ``backend`` and ``keras_version``; one
+group per layer, created in layer-name order and present for weightless layers too, with a
+``weight_names`` attribute and one dataset per weight at the path its name gives
+(``dense/dense/kernel:0``); then ``top_level_model_weights`` for the model's own variables.
+
+Everything is checked before the file is created, the file is written beside the target and
+renamed over it only when complete, and each weight is written straight from its variable's
+buffer (no copy of the model is made).
+
+>>> import os, tempfile, h5py, numpy as np
+>>> from numkeras import Sequential, backend, layers
+>>> backend.clear_session()
+>>> model = Sequential([layers.Dense(2, input_shape=(3,)), layers.Dropout(0.5)])
+>>> path = os.path.join(tempfile.mkdtemp(), "w.h5")
+>>> save_weights(model, path)
+>>> with h5py.File(path, "r") as f:
+...     print(list(f.attrs["layer_names"]), list(f), list(f["dense"].attrs["weight_names"]))
+[np.bytes_(b'dense'), np.bytes_(b'dropout')] ['dense', 'dropout', 'top_level_model_weights'] [np.bytes_(b'dense/kernel:0'), np.bytes_(b'dense/bias:0')]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras.saving.hdf5.layout import (
+    BACKEND,
+    KERAS_VERSION,
+    TOP_LEVEL_GROUP,
+    import_h5py,
+    legacy_weights,
+    own_weights,
+    save_attributes,
+    write_string_scalar,
+)
+from numkeras.saving.paths import atomic_write_path
+
+
+def save_weights(model, filepath: str, options=None, **kwargs) -> None:
+    """Write ``model``'s weights to ``filepath`` (HDF5), replacing it only on success.
+
+    ``options`` (a ``CheckpointOptions``) is accepted and ignored, as tf-keras ignores it
+    for HDF5.
+    """
+    if kwargs:
+        raise TypeError(f"save_weights() got unexpected keyword argument(s) for the HDF5 "
+                        f"format: {sorted(kwargs)}")
+    h5py = import_h5py("save")
+    groups = plan_groups(model, h5py)
+    with atomic_write_path(filepath) as tmp, h5py.File(tmp, "w") as f:
+        write_groups(f, model, groups, filepath)
+
+
+def plan_groups(model, h5py=None) -> list[tuple[str, list]]:
+    """``(group name, weights)`` in creation order, after checking every name and dtype.
+
+    Raises ``ValueError`` naming the layer when two layers share a name, a layer is called
+    ``top_level_model_weights``, two weights of one layer share a name, or a weight's dtype
+    has no HDF5 equivalent.
+    """
+    h5py = h5py or import_h5py("save")
+    layers = list(model.layers)
+    seen: dict[str, object] = {}
+    for layer in layers:
+        if layer.name in seen and seen[layer.name] is not layer:
+            raise ValueError(
+                f"Cannot save weights of model {model.name!r} in HDF5 format: two layers are "
+                f"named {layer.name!r}, and HDF5 stores one group per layer name. Give the "
+                "layers unique names.")
+        if layer.name == TOP_LEVEL_GROUP:
+            raise ValueError(f"A layer cannot be named {TOP_LEVEL_GROUP!r} in an HDF5 weights "
+                             "file: that group holds the model's own weights.")
+        seen[layer.name] = layer
+    groups = [(layer.name, legacy_weights(layer))
+              for layer in sorted(seen.values(), key=lambda x: x.name)]
+    groups.append((TOP_LEVEL_GROUP, own_weights(model)))
+    for group_name, weights in groups:
+        names = set()
+        for w in weights:
+            if w.name in names:
+                raise ValueError(
+                    f"Cannot save layer {group_name!r} in HDF5 format: it has two weights "
+                    f"named {w.name!r}, and each weight is stored as a dataset of that name. "
+                    "Give the weights distinct names (add_weight(name=...)).")
+            if not w.name or w.name.startswith("/"):
+                raise ValueError(f"Weight name {w.name!r} of layer {group_name!r} cannot be "
+                                 "used as an HDF5 dataset path.")
+            names.add(w.name)
+            try:
+                h5py.h5t.py_create(w.dtype, logical=True)
+            except TypeError as exc:
+                raise ValueError(
+                    f"Weight {w.name!r} of layer {group_name!r} has dtype {w.dtype}, which "
+                    "HDF5 cannot store; save it in the TensorFlow format instead.") from exc
+    return groups
+
+
+def write_groups(f, model, groups: list[tuple[str, list]], filepath: str = "") -> None:
+    """Write the root attributes and every layer group into the open HDF5 group ``f``.
+
+    Also used for the ``model_weights`` group of a full-model file.
+    """
+    save_attributes(f, "layer_names", [layer.name for layer in model.layers])
+    write_string_scalar(f, "backend", BACKEND)
+    write_string_scalar(f, "keras_version", KERAS_VERSION)
+    for group_name, weights in groups:
+        g = f.create_group(group_name)
+        save_attributes(g, "weight_names", [w.name for w in weights])
+        for w in weights:
+            try:
+                _write_weight(g, w)
+            except (OSError, ValueError, TypeError) as exc:
+                raise type(exc)(f"Could not write weight {w.name!r} of layer {group_name!r} "
+                                f"to {filepath or f.file.filename}: {exc}") from exc
+
+
+def _write_weight(group, variable) -> None:
+    """One dataset, written straight from the variable's buffer."""
+    value = variable.value
+    dset = group.create_dataset(variable.name, shape=value.shape, dtype=value.dtype)
+    if value.size:
+        dset.write_direct(np.ascontiguousarray(value))
