@@ -23,11 +23,14 @@ _DATA_FORMATS = {
 
 
 def as_float(x: ArrayLike) -> np.ndarray:
-    """Return ``x`` as a floating array (non-float input becomes float32)."""
-    arr = np.asarray(x)
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float32)
-    return arr
+    """Return ``x`` as a floating array.
+
+    Float ndarrays keep their dtype; anything else (ints, lists, Python scalars)
+    becomes float32, Keras' default float type.
+    """
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating):
+        return x
+    return np.asarray(x, dtype=np.float32)
 
 
 def normalize_tuple(value: IntOrSeq, n: int, name: str, min_value: int = 1) -> tuple[int, ...]:

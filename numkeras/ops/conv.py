@@ -107,7 +107,11 @@ def _spatial_args(
     if n not in (1, 2, 3):
         raise ValueError(f"Kernel must have rank 3, 4 or 5, got shape {kernel.shape}")
     check_rank(x, n)
-    return n, normalize_tuple(strides, n, "strides"), normalize_tuple(dilation_rate, n, "dilation_rate")
+    return (
+        n,
+        normalize_tuple(strides, n, "strides"),
+        normalize_tuple(dilation_rate, n, "dilation_rate"),
+    )
 
 
 def _conv_padding(padding: str, n: int) -> str:
@@ -147,7 +151,8 @@ def _conv_im2col(
     xp: np.ndarray, kernel: np.ndarray, strides: Sequence[int], dilation: Sequence[int], groups: int
 ) -> np.ndarray:
     n = kernel.ndim - 2
-    eff = [effective_size(k, d) for k, d in zip(kernel.shape[:n], dilation)]
+    ksize = kernel.shape[:n]
+    eff = [effective_size(k, d) for k, d in zip(ksize, dilation)]
     win = sliding_window_view(xp, eff, axis=tuple(range(1, n + 1)))
     picks = (
         (slice(None),)
@@ -155,10 +160,14 @@ def _conv_im2col(
         + (slice(None),)
         + tuple(slice(None, None, d) for d in dilation)
     )
-    patches = win[picks]  # (batch, *out, channels, *kernel_size)
-    rows = math.prod(patches.shape[: n + 1])
-    cols = patches.reshape(rows, groups, -1)
-    w = np.moveaxis(kernel, n, 0).reshape(cols.shape[-1], groups, -1)
+    patches = win[picks]  # (batch, *out, channels, *kernel_size), a strided view
+    lead = patches.shape[: n + 1]
+    # Split channels into (groups, channels/group) and gather tap-major, channel-minor
+    # rows: the copy then moves contiguous channel runs and matches the kernel layout.
+    split = patches.reshape(*lead, groups, -1, *ksize)
+    order = (*range(n + 2), *range(n + 3, 2 * n + 3), n + 2)
+    cols = split.transpose(order).reshape(math.prod(lead), groups, -1)
+    w = kernel.reshape(-1, groups, kernel.shape[-1] // groups)
     return _group_matmul(cols, w.transpose(1, 0, 2))
 
 
@@ -348,12 +357,16 @@ def depthwise_conv(
         raise ValueError(f"Depthwise kernel {kernel.shape} does not match input {xl.shape}")
     xp = pad_spatial(xl, kernel.shape[:n], strides, dilation, mode, range(1, n + 1))
     out_sp = _output_spatial(xp, kernel.shape[:n], strides, dilation)
-    acc = np.zeros((xl.shape[0], *out_sp, channels, multiplier), dtype=x.dtype)
-    tmp = np.empty_like(acc)
+    # One (batch, *out, channels) accumulator per multiplier keeps the inner loops
+    # contiguous over channels; output channel c * multiplier + m is interleaved last.
+    acc = np.zeros((multiplier, xl.shape[0], *out_sp, channels), dtype=x.dtype)
+    tmp = np.empty_like(acc[0])
     for tap in np.ndindex(*kernel.shape[:n]):
         xs = _tap_view(xp, tap, strides, dilation, out_sp)
-        acc += np.multiply(xs[..., None], kernel[tap], out=tmp)
-    return from_channels_last(acc.reshape(*acc.shape[:-2], -1), fmt)
+        for m in range(multiplier):
+            acc[m] += np.multiply(xs, kernel[(*tap, slice(None), m)], out=tmp)
+    out = acc[0] if multiplier == 1 else np.stack(list(acc), axis=-1)
+    return from_channels_last(out.reshape(*out.shape[: n + 1], -1), fmt)
 
 
 def separable_conv(
@@ -378,9 +391,7 @@ def separable_conv(
     """
     x = as_float(x)
     fmt = normalize_data_format(data_format)
-    y = depthwise_conv(
-        to_channels_last(x, fmt), depthwise_kernel, strides, padding, dilation_rate
-    )
+    y = depthwise_conv(to_channels_last(x, fmt), depthwise_kernel, strides, padding, dilation_rate)
     pw = np.asarray(pointwise_kernel, dtype=x.dtype)
     pw = pw.reshape(-1, pw.shape[-1])
     if pw.shape[0] != y.shape[-1]:

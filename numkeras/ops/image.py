@@ -49,7 +49,11 @@ def _linear_along(x: np.ndarray, axis: int, out_size: int) -> np.ndarray:
     upper = np.minimum(np.ceil(src), in_size - 1).astype(np.int64)
     lerp = (src - floor).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
     low = np.take(x, lower, axis=axis)
-    return low + (np.take(x, upper, axis=axis) - low) * lerp
+    out = np.take(x, upper, axis=axis)
+    out -= low  # low + (high - low) * lerp, TF's operation order, in place
+    out *= lerp
+    out += low
+    return out
 
 
 def _crop_to_aspect(x: np.ndarray, axes: tuple[int, int], size: Sequence[int]) -> np.ndarray:

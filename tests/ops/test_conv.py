@@ -1,0 +1,147 @@
+"""numkeras.ops.conv.conv against TensorFlow's Conv2D / Conv3D kernels."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from numkeras.ops import conv as C
+
+from ._tf import assert_close, rand, to_cf, to_cl
+
+SPATIAL = {1: (11,), 2: (9, 8), 3: (7, 6, 8)}
+KERNELS = {1: [(3,), (4,), (1,)], 2: [(3, 3), (2, 3), (1, 1)], 3: [(3, 2, 3), (2, 2, 2)]}
+STRIDE_DILATION = [(1, 1), (2, 1), (3, 1), (1, 2), (2, 2), ("asym", 1), (1, "asym")]
+
+
+def _expand(value, n):
+    return (2, 1, 3)[:n] if value == "asym" else (value,) * n
+
+
+def tf_conv(tf, x, kernel, strides, padding, dilation, groups=1):
+    """Reference channels_last conv from TF raw ops (1D runs as 2D with height 1)."""
+    n = kernel.ndim - 2
+    if padding == "causal":
+        x = np.pad(x, [(0, 0), ((kernel.shape[0] - 1) * dilation[0], 0), (0, 0)])
+        padding = "valid"
+    if n == 1:
+        y = tf_conv(tf, x[:, None], kernel[None], (1, *strides), padding, (1, *dilation), groups)
+        return y[:, 0]
+    if groups > 1 and n == 3:  # TF's CPU Conv3D has no grouped kernel: split it
+        xs, ks = np.split(x, groups, axis=-1), np.split(kernel, groups, axis=-1)
+        parts = [tf_conv(tf, a, b, strides, padding, dilation) for a, b in zip(xs, ks)]
+        return np.concatenate(parts, axis=-1)
+    op = tf.raw_ops.Conv2D if n == 2 else tf.raw_ops.Conv3D
+    return op(
+        input=x,
+        filter=kernel,
+        strides=[1, *strides, 1],
+        padding=padding.upper(),
+        dilations=[1, *dilation, 1],
+    ).numpy()
+
+
+def _cases():
+    for n, (s, d), padding, fmt in itertools.product(
+        (1, 2, 3), STRIDE_DILATION, ("valid", "same", "causal"), ("channels_last", "channels_first")
+    ):
+        if padding == "causal" and n != 1:
+            continue
+        for k in KERNELS[n]:
+            yield n, k, _expand(s, n), _expand(d, n), padding, fmt
+
+
+@pytest.mark.parametrize("n,ksize,strides,dilation,padding,fmt", list(_cases()))
+def test_conv_matches_tf(tf, rng, n, ksize, strides, dilation, padding, fmt):
+    x = rand(rng, 2, *SPATIAL[n], 3)
+    kernel = rand(rng, *ksize, 3, 4)
+    ref = tf_conv(tf, x, kernel, strides, padding, dilation)
+    xin = to_cf(x) if fmt == "channels_first" else x
+    ours = C.conv(xin, kernel, strides, padding, dilation, fmt)
+    assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
+
+
+@pytest.mark.parametrize("im2col", [True, False])
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("groups", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_grouped_conv_and_tap_path(tf, rng, monkeypatch, im2col, n, groups, padding):
+    if not im2col:
+        monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", 0)
+    x = rand(rng, 2, *SPATIAL[n], 6)
+    kernel = rand(rng, *KERNELS[n][0], 6 // groups, 6)
+    strides = _expand(2, n) if padding == "same" else _expand(1, n)
+    ref = tf_conv(tf, x, kernel, strides, padding, _expand(1, n), groups)
+    assert_close(C.conv(x, kernel, strides, padding, 1, "channels_last", groups), ref)
+
+
+def test_conv_large_channels_accumulation(tf, rng):
+    x = rand(rng, 1, 12, 12, 256)
+    kernel = rand(rng, 3, 3, 256, 32, scale=0.05)
+    ref = tf_conv(tf, x, kernel, (1, 1), "same", (1, 1))
+    assert_close(C.conv(x, kernel, 1, "same"), ref)
+
+
+@pytest.mark.parametrize(
+    "layer,kwargs,shape",
+    [
+        ("Conv1D", dict(kernel_size=3, padding="causal", dilation_rate=2), (2, 10, 3)),
+        ("Conv1D", dict(kernel_size=4, strides=2, padding="same"), (2, 9, 3)),
+        ("Conv2D", dict(kernel_size=(3, 2), strides=(2, 1), padding="same"), (2, 7, 6, 4)),
+        ("Conv2D", dict(kernel_size=3, padding="same", groups=2), (2, 6, 6, 4)),
+        ("Conv2D", dict(kernel_size=3, data_format="channels_first"), (2, 4, 7, 5)),
+        ("Conv3D", dict(kernel_size=2, strides=2, padding="same"), (1, 5, 4, 5, 4)),
+    ],
+)
+def test_keras_conv_layers(tf_keras, rng, layer, kwargs, shape):
+    fmt = kwargs.get("data_format", "channels_last")
+    keras_layer = getattr(tf_keras.layers, layer)(6, use_bias=False, **kwargs)
+    x = rand(rng, *shape)
+    keras_layer.build(x.shape)
+    kernel = rand(rng, *keras_layer.kernel.shape)
+    keras_layer.set_weights([kernel])
+    ours = C.conv(
+        x,
+        kernel,
+        keras_layer.strides,
+        keras_layer.padding,
+        keras_layer.dilation_rate,
+        fmt,
+        keras_layer.groups,
+    )
+    assert_close(ours, keras_layer(x).numpy())
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", "causal", "full"])
+@pytest.mark.parametrize("length,k,stride,dilation", [(7, 3, 1, 1), (8, 3, 2, 2), (5, 4, 3, 1)])
+def test_conv_output_length_matches_keras(tf_keras, padding, length, k, stride, dilation):
+    from tf_keras.src.utils import conv_utils
+
+    expected = conv_utils.conv_output_length(length, k, padding, stride, dilation)
+    assert C.conv_output_length(length, k, padding, stride, dilation) == expected
+
+
+def test_conv_validation_errors():
+    x = np.zeros((1, 5, 5, 4), np.float32)
+    with pytest.raises(ValueError):
+        C.conv(x, np.zeros((3, 3, 3, 2), np.float32))  # wrong in-channels
+    with pytest.raises(ValueError):
+        C.conv(x, np.zeros((3, 3, 2, 3), np.float32), groups=2)  # filters % groups
+    with pytest.raises(ValueError):
+        C.conv(x, np.zeros((3, 3, 4, 2), np.float32), padding="causal")  # causal is 1D only
+    with pytest.raises(ValueError):
+        C.conv(x, np.zeros((7, 7, 4, 2), np.float32))  # kernel larger than input
+    with pytest.raises(ValueError):
+        C.conv(x[0], np.zeros((3, 3, 4, 2), np.float32))  # unbatched input
+
+
+def test_conv_keeps_float32_and_layouts():
+    x = np.ones((1, 4, 4, 2), np.float32)
+    k = np.ones((2, 2, 2, 3), np.float64)
+    y = C.conv(x, k)
+    assert y.dtype == np.float32 and y.flags.c_contiguous
+    np.testing.assert_array_equal(y, np.full((1, 3, 3, 3), 8.0, np.float32))
+    yf = C.conv(np.moveaxis(x, -1, 1), k, data_format="channels_first")
+    assert yf.shape == (1, 3, 3, 3) and yf.flags.c_contiguous
