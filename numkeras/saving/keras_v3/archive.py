@@ -1,0 +1,173 @@
+"""``.keras`` archives: checked before anything is read, read without extracting.
+
+A ``.keras`` file is a zip holding ``metadata.json``, ``config.json`` and ``model.weights.h5``
+(Keras stores them uncompressed). :func:`check_archive` refuses, before any member is read:
+absolute or ``..`` member names, duplicate names, encrypted members, and members whose
+uncompressed size is out of proportion to their stored size or above a cap (zip bombs).
+:func:`open_member` gives a seekable read-only view of a stored member straight from the
+archive file (h5py reads it in place), or for compressed members a bounded in-memory copy.
+
+>>> import io, zipfile
+>>> buf = io.BytesIO()
+>>> with zipfile.ZipFile(buf, "w") as zf:
+...     zf.writestr("../evil.txt", b"x")
+>>> check_archive(zipfile.ZipFile(buf), "m.keras")
+Traceback (most recent call last):
+...
+numkeras.saving.keras_v3.errors.KerasFileError: m.keras: zip entry '../evil.txt' has an absolute path or '..'; refusing to read this archive.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zipfile
+
+from numkeras.saving.keras_v3.errors import KerasFileError
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+JSON_CAP = 64 << 20          # 64 MiB for config.json / metadata.json / manifests
+MEMBER_CAP = 1 << 40         # 1 TiB: no weights file is larger
+MAX_RATIO = 100              # uncompressed / stored, for members above RATIO_FLOOR
+RATIO_FLOOR = 1 << 20        # small members may compress well (JSON does)
+MAX_MEMBERS = 100_000
+
+
+def _bad_name(name: str) -> bool:
+    normalized = name.replace("\\", "/")
+    parts = normalized.split("/")
+    return (normalized.startswith("/") or ".." in parts or
+            (len(normalized) > 1 and normalized[1] == ":"))
+
+
+def check_archive(zf: zipfile.ZipFile, filename: str) -> None:
+    """Raise :class:`KerasFileError` if any member of ``zf`` is unsafe to read."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise KerasFileError(f"{filename}: {len(infos)} zip entries; refusing to read an "
+                             "archive with that many.")
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        if _bad_name(name):
+            raise KerasFileError(f"{filename}: zip entry {name!r} has an absolute path or '..'; "
+                                 "refusing to read this archive.")
+        if name in seen:
+            raise KerasFileError(f"{filename}: zip entry {name!r} appears twice; refusing to "
+                                 "read an ambiguous archive.")
+        seen.add(name)
+        if info.flag_bits & 0x1:
+            raise KerasFileError(f"{filename}: zip entry {name!r} is encrypted.")
+        _check_size(info, filename)
+
+
+def _check_size(info: zipfile.ZipInfo, filename: str) -> None:
+    name, size, stored = info.filename, info.file_size, info.compress_size
+    cap = JSON_CAP if name.endswith(".json") else MEMBER_CAP
+    if size > cap:
+        raise KerasFileError(f"{filename}: zip entry {name!r} declares {size} bytes "
+                             f"uncompressed, above the {cap}-byte limit; refusing to read a "
+                             "potential zip bomb.")
+    if size > RATIO_FLOOR and size > MAX_RATIO * max(stored, 1):
+        raise KerasFileError(f"{filename}: zip entry {name!r} declares {size} bytes but only "
+                             f"{stored} are stored (more than {MAX_RATIO}x); refusing to read "
+                             "a potential zip bomb.")
+    if info.compress_type == zipfile.ZIP_STORED and stored != size:
+        raise KerasFileError(f"{filename}: stored zip entry {name!r} has inconsistent sizes "
+                             f"({stored} stored, {size} declared).")
+
+
+def read_member(zf: zipfile.ZipFile, name: str, filename: str, cap: int = JSON_CAP) -> bytes:
+    """The bytes of member ``name`` (at most ``cap``; more is an error)."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise KerasFileError(f"{filename}: the archive has no {name!r} entry (entries: "
+                             f"{sorted(zf.namelist())[:10]}).") from None
+    if info.file_size > cap:
+        raise KerasFileError(f"{filename}: zip entry {name!r} is {info.file_size} bytes, above "
+                             f"the {cap}-byte limit.")
+    with zf.open(info) as f:
+        data = f.read(cap + 1)
+    if len(data) > cap or len(data) != info.file_size:
+        raise KerasFileError(f"{filename}: zip entry {name!r} does not have its declared size.")
+    return data
+
+
+def parse_json(data: bytes, what: str):
+    """JSON from ``data``; duplicate keys, NaN-free syntax errors and bad UTF-8 are errors."""
+
+    def no_duplicates(pairs):
+        out = {}
+        for key, value in pairs:
+            if key in out:
+                raise KerasFileError(f"{what}: duplicate key {key!r} in JSON object.")
+            out[key] = value
+        return out
+
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except KerasFileError:
+        raise
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise KerasFileError(f"{what} is not valid JSON: {exc}") from None
+
+
+class MemberView(io.RawIOBase):
+    """A read-only, seekable window onto ``length`` bytes of ``fileobj`` at ``offset``."""
+
+    def __init__(self, fileobj, offset: int, length: int):
+        super().__init__()
+        self._f, self._start, self._length, self._pos = fileobj, offset, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        self._pos = max(0, base + pos)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), self._length - self._pos))
+        if n == 0:
+            return 0
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _data_offset(fileobj, info: zipfile.ZipInfo, filename: str) -> int:
+    fileobj.seek(info.header_offset)
+    header = fileobj.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise KerasFileError(f"{filename}: corrupt local header for zip entry "
+                             f"{info.filename!r}.")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def open_member(zf: zipfile.ZipFile, fileobj, name: str, filename: str):
+    """A seekable file object with the bytes of member ``name`` (no extraction to disk)."""
+    info = zf.getinfo(name)
+    if info.compress_type == zipfile.ZIP_STORED:
+        start = _data_offset(fileobj, info, filename)
+        fileobj.seek(0, os.SEEK_END)
+        if start + info.compress_size > fileobj.tell():
+            raise KerasFileError(f"{filename}: zip entry {name!r} runs past the end of the "
+                                 "archive (truncated file?).")
+        return io.BufferedReader(MemberView(fileobj, start, info.file_size), 1 << 16)
+    return io.BytesIO(read_member(zf, name, filename, cap=MEMBER_CAP))

@@ -1,0 +1,167 @@
+"""Reading and writing the ``vars`` tree of a Keras-v3 HDF5 weights file, defensively.
+
+Reading first builds an index (:class:`VarsIndex`) of every ``.../vars`` group: the dataset
+keys, shapes and dtypes, without reading any values. The index walk refuses soft and external
+links, external and virtual datasets, and files with absurdly many objects, so a hostile file
+cannot make the reader touch other files or run away. Values are read later, only for datasets
+whose shape has been checked against the model.
+
+>>> import io, numpy as np
+>>> buf = io.BytesIO()
+>>> h5py = import_h5py()
+>>> with h5py.File(buf, "w") as f:
+...     _ = write_group(f, "layers/dense", "dense", [np.ones((2, 3), "float32")])
+>>> with h5py.File(buf, "r") as f:
+...     index = VarsIndex.from_h5(f, "w.weights.h5")
+>>> index.groups["layers/dense"]["0"].shape, index.names["layers/dense"]
+((2, 3), 'dense')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numkeras.saving.keras_v3.errors import KerasFileError
+
+MAX_OBJECTS = 1_000_000
+
+
+def import_h5py():
+    """h5py, imported on first use (a clear error if it is missing)."""
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - h5py is a dependency
+        raise ImportError("Reading and writing Keras v3 weights needs h5py: "
+                          "pip install h5py") from exc
+    return h5py
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """Where one saved variable lives: ``source`` (file number) and the full HDF5 name."""
+
+    source: int
+    name: str
+    shape: tuple
+    dtype: np.dtype
+    bfloat16: bool = False
+
+
+@dataclass
+class VarsIndex:
+    """The ``vars`` groups of one or more HDF5 files: object path -> {key: DatasetRef}."""
+
+    filename: str
+    groups: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)
+    sources: list = field(default_factory=list)
+
+    @classmethod
+    def from_h5(cls, h5file, filename: str, source: int = 0,
+                into: VarsIndex | None = None) -> VarsIndex:
+        """Index ``h5file`` (opened by the caller) into a new index or into ``into``."""
+        index = into if into is not None else cls(filename)
+        index._scan(h5file, source)
+        return index
+
+    def _scan(self, h5file, source: int) -> None:
+        h5py = import_h5py()
+        stack = [("", h5file)]
+        count = 0
+        while stack:
+            path, group = stack.pop()
+            for key in group:
+                count += 1
+                if count > MAX_OBJECTS:
+                    raise KerasFileError(f"{self.filename}: more than {MAX_OBJECTS} HDF5 "
+                                         "objects; refusing to index it.")
+                link = group.get(key, getlink=True)
+                full = f"{path}/{key}" if path else key
+                if not isinstance(link, h5py.HardLink):
+                    raise KerasFileError(f"{self.filename}: '{full}' is a "
+                                         f"{type(link).__name__}; links are not allowed in "
+                                         "weights files.")
+                obj = group[key]
+                if isinstance(obj, h5py.Group):
+                    stack.append((full, obj))
+                    if key == "vars":
+                        self._add_group(path, obj, source)
+                elif path.endswith("vars") and (path == "vars" or path.endswith("/vars")):
+                    self._add_dataset(path[:-5] if path != "vars" else "", key, obj, source)
+
+    def _add_group(self, owner: str, group, source: int) -> None:
+        self.groups.setdefault(owner, {})
+        name = group.attrs.get("name")
+        if name is not None:
+            self.names[owner] = name.decode() if isinstance(name, bytes) else str(name)
+
+    def _add_dataset(self, owner: str, key: str, dataset, source: int) -> None:
+        if dataset.external:
+            raise KerasFileError(f"{self.filename}: dataset '{dataset.name}' stores its data in "
+                                 "an external file; not allowed.")
+        if dataset.is_virtual:
+            raise KerasFileError(f"{self.filename}: dataset '{dataset.name}' is a virtual "
+                                 "dataset; not allowed.")
+        entries = self.groups.setdefault(owner, {})
+        if key in entries:
+            raise KerasFileError(f"{self.filename}: variable '{owner}/vars/{key}' appears in "
+                                 "more than one shard.")
+        bf16 = _attr_str(dataset.attrs.get("dtype")) == "bfloat16"
+        entries[key] = DatasetRef(source, dataset.name, tuple(dataset.shape),
+                                  np.dtype(dataset.dtype), bf16)
+
+    @property
+    def has_name_attrs(self) -> bool:
+        """Keras 3 writes a ``name`` attribute on each ``vars`` group; tf-keras never does."""
+        return bool(self.names)
+
+    def find(self, path: str, legacy: bool = False):
+        """The ``{key: DatasetRef}`` of the object at ``path`` (or None)."""
+        from numkeras.saving.keras_v3.walk import legacy_path
+
+        return self.groups.get(legacy_path(path) if legacy else path)
+
+
+def _attr_str(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def read_dataset(h5file, ref: DatasetRef) -> np.ndarray:
+    """The value of ``ref`` from the open ``h5file`` (bfloat16 restored from its raw bytes)."""
+    value = np.asarray(h5file[ref.name][()])
+    if ref.bfloat16:
+        import ml_dtypes
+
+        value = value.view(ml_dtypes.bfloat16) if value.dtype.itemsize == 2 else \
+            value.astype(ml_dtypes.bfloat16)
+    return value
+
+
+def write_group(h5file, path: str, name: str | None, values: list, group=None):
+    """Create ``<path>/vars`` (``vars`` at the root) with datasets ``"0"``, ``"1"``, ...
+
+    The group gets a ``name`` attribute (Keras 3 writes it; tf-keras ignores it).
+    """
+    if group is None:
+        group = h5file.create_group(f"{path}/vars" if path else "vars")
+        if name is not None:
+            group.attrs["name"] = name
+    for i, value in enumerate(values):
+        write_dataset(group, str(i), value)
+    return group
+
+
+def write_dataset(group, key: str, value) -> None:
+    """One variable as a dataset; bfloat16 is stored as Keras 3 does (raw, ``dtype`` attr)."""
+    value = np.asarray(value)
+    if value.dtype.name == "bfloat16":
+        ds = group.create_dataset(key, data=value)  # opaque 2-byte elements, as Keras 3
+        ds.attrs["dtype"] = "bfloat16"
+    else:
+        group.create_dataset(key, data=value)

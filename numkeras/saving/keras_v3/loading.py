@@ -1,0 +1,141 @@
+"""Matching a model's objects to the ``vars`` groups of a file, then loading all or nothing.
+
+The model is walked in both flavours (tf-keras and Keras 3, see :mod:`.walk`); each object's
+group is looked up at its path, or at the tf-keras 2.12 – 2.14 spelling
+(``_layer_checkpoint_dependencies/...``). The flavour with fewer problems wins (ties go to
+Keras 3 when the file carries Keras 3's ``name`` attributes, else to tf-keras). Counts and
+shapes of every object are checked before any value is read; values are then read and
+assigned together, so a failed load changes nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numkeras.saving.keras_v3.walk import FLAVOURS, KERAS3, TF_KERAS, Entry, walk
+from numkeras.saving.report import LoadReport
+
+
+@dataclass
+class Plan:
+    """What a load would do in one flavour."""
+
+    flavour: str
+    assignments: list = field(default_factory=list)   # (variable, DatasetRef, label)
+    problems: list = field(default_factory=list)      # (entry, message) for layers
+    notes: list = field(default_factory=list)         # (entry, message) for optimizers
+    loaded: list = field(default_factory=list)
+    used: set = field(default_factory=set)
+
+
+def _label(entry: Entry) -> str:
+    name = getattr(entry.obj, "name", None)
+    return name if isinstance(name, str) else type(entry.obj).__name__
+
+
+def _is_layer(obj) -> bool:
+    from numkeras.engine.base_layer import Layer
+
+    return isinstance(obj, Layer)
+
+
+def _match(entry: Entry, group: dict | None, filename: str) -> tuple[list, str | None]:
+    """``([(variable, ref)], None)`` or ``([], problem)`` for one object."""
+    group = group or {}
+    expected = entry.variables
+    if len(group) != len(expected) or set(group) != {str(i) for i in range(len(group))}:
+        kind = "Layer" if _is_layer(entry.obj) else type(entry.obj).__name__
+        return [], (f"{kind} '{_label(entry)}' expected {len(expected)} variables, but "
+                    f"received {len(group)} variables during loading (group "
+                    f"'{entry.group}' of {filename}). Expected: {[v.name for v in expected]}")
+    pairs = []
+    for i, var in enumerate(expected):
+        ref = group[str(i)]
+        if tuple(ref.shape) != tuple(var.shape):
+            return [], (f"Cannot load weights into '{_label(entry)}': variable '{var.name}' has "
+                        f"shape {tuple(var.shape)}, but '{entry.group}/{i}' in {filename} has "
+                        f"shape {tuple(ref.shape)}.")
+        pairs.append((var, ref))
+    return pairs, None
+
+
+def make_plan(model, index, flavour: str) -> Plan:
+    """Match every object of ``model`` (walked in ``flavour``) against ``index``."""
+    plan = Plan(flavour)
+    for entry in walk(model, flavour):
+        path = entry.path
+        group = index.find(path)
+        if group is None and path:
+            group = index.find(path, legacy=True)
+            path = path if group is None else _legacy(path)
+        if not entry.variables and not group:
+            continue
+        pairs, problem = _match(entry, group, index.filename)
+        if problem is not None:
+            (plan.problems if _is_layer(entry.obj) else plan.notes).append((entry, problem))
+            continue
+        plan.used.add(path)
+        plan.assignments.extend((var, ref, _label(entry)) for var, ref in pairs)
+        if pairs:
+            plan.loaded.append(_label(entry))
+    return plan
+
+
+def _legacy(path: str) -> str:
+    from numkeras.saving.keras_v3.walk import legacy_path
+
+    return legacy_path(path)
+
+
+def choose_plan(model, index) -> Plan:
+    """The flavour whose paths fit the file best (see the module docstring)."""
+    preferred = KERAS3 if index.has_name_attrs else TF_KERAS
+    order = [preferred] + [f for f in FLAVOURS if f != preferred]
+    plans = [make_plan(model, index, flavour) for flavour in order]
+    return min(plans, key=lambda p: (len(p.problems), len(p.notes)))
+
+
+def _fail(plan: Plan, filename: str) -> None:
+    first = plan.problems[0][1]
+    if len(plan.problems) == 1:
+        raise ValueError(first)
+    names = [_label(entry) for entry, _ in plan.problems]
+    raise ValueError(f"A total of {len(plan.problems)} objects could not be loaded from "
+                     f"{filename}. Example error message:\n\n{first}\n\nList of objects that "
+                     f"could not be loaded:\n{names}")
+
+
+def execute(model, source, skip_mismatch: bool = False) -> LoadReport:
+    """Plan, check, read and assign; returns a :class:`LoadReport`."""
+    index = source.index()
+    plan = choose_plan(model, index)
+    report = LoadReport(source.filename)
+    if plan.problems and not skip_mismatch:
+        _fail(plan, source.filename)
+    for entry, message in plan.problems:
+        warnings.warn(f"Could not load weights in object {_label(entry)}. Skipping object. "
+                      f"Exception encountered: {message}", UserWarning, stacklevel=3)
+        report.skip(_label(entry), message)
+    for entry, message in plan.notes:
+        warnings.warn(f"Skipping variable loading for {type(entry.obj).__name__} "
+                      f"'{_label(entry)}': {message}", UserWarning, stacklevel=3)
+        report.skip(_label(entry), message)
+    values = source.read([ref for _, ref, _ in plan.assignments])
+    staged = [(var, _cast(values[ref], var)) for var, ref, _ in plan.assignments]
+    for var, value in staged:
+        var.assign(value)
+    report.loaded.extend(plan.loaded)
+    report.unexpected.extend(sorted(p or "/" for p, g in index.groups.items()
+                                    if g and p not in plan.used))
+    return report
+
+
+def _cast(value: np.ndarray, var) -> np.ndarray:
+    value = np.asarray(value)
+    if value.shape != tuple(var.shape):  # the file changed under us
+        raise ValueError(f"Variable '{var.name}': file value has shape {value.shape}, expected "
+                         f"{tuple(var.shape)}.")
+    return value

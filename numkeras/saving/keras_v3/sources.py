@@ -1,0 +1,163 @@
+"""Where a Keras-v3 weights file's HDF5 data comes from: a file, an archive member, or shards.
+
+Each source indexes its ``vars`` groups without reading values (:meth:`Source.index`) and
+later reads selected datasets (:meth:`Source.read`), opening one HDF5 file at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+from collections import defaultdict
+
+from numkeras.saving.keras_v3 import archive, sharded
+from numkeras.saving.keras_v3.errors import KerasFileError
+from numkeras.saving.keras_v3.h5io import VarsIndex, import_h5py, read_dataset
+
+
+class Source:
+    """Base: ``_open(i)`` is a context manager giving the i-th open ``h5py.File``."""
+
+    def __init__(self, filename: str, count: int = 1):
+        self.filename = filename
+        self.count = count
+
+    def _open(self, i: int):
+        raise NotImplementedError
+
+    def _label(self, i: int) -> str:
+        return self.filename
+
+    def index(self) -> VarsIndex:
+        index = VarsIndex(self.filename)
+        for i in range(self.count):
+            with self._open(i) as f:
+                VarsIndex.from_h5(f, self._label(i), source=i, into=index)
+        return index
+
+    def read(self, refs: list) -> dict:
+        """``{ref: array}`` for every DatasetRef in ``refs``, one file open at a time."""
+        by_source = defaultdict(list)
+        for ref in refs:
+            by_source[ref.source].append(ref)
+        values = {}
+        for i in sorted(by_source):
+            with self._open(i) as f:
+                for ref in by_source[i]:
+                    values[ref] = read_dataset(f, ref)
+        return values
+
+
+def _h5_open(target, label: str):
+    h5py = import_h5py()
+    try:
+        return h5py.File(target, "r")
+    except OSError as exc:
+        raise KerasFileError(f"{label} is not a readable HDF5 file: {exc}") from None
+
+
+class H5Source(Source):
+    """A ``.weights.h5`` file on disk."""
+
+    def __init__(self, filename: str):
+        if not os.path.isfile(filename):
+            raise FileNotFoundError(f"No weights file found at {filename!r}.")
+        super().__init__(filename)
+
+    def _open(self, i: int):
+        return _h5_open(self.filename, self.filename)
+
+
+class ShardedSource(Source):
+    """A ``.weights.json`` manifest and its shard files (all beside it, all present)."""
+
+    def __init__(self, filename: str):
+        self.manifest = sharded.read_manifest(filename)
+        self.folder = os.path.dirname(os.path.abspath(filename))
+        self.files = sharded.shard_files(self.manifest)
+        super().__init__(filename, len(self.files))
+
+    def _label(self, i: int) -> str:
+        return os.path.join(self.folder, self.files[i])
+
+    def _open(self, i: int):
+        return _h5_open(self._label(i), self._label(i))
+
+    def index(self) -> VarsIndex:
+        index = super().index()
+        for group in self.manifest["weight_map"]:
+            owner = str(group).strip("/")
+            owner = owner[:-4].rstrip("/") if owner.endswith("vars") else owner
+            if owner not in index.groups:
+                raise KerasFileError(f"{self.filename}: weight_map lists {group!r}, but no shard "
+                                     "holds that group.")
+        return index
+
+
+class ArchiveSource(Source):
+    """``model.weights.h5`` inside a ``.keras`` zip, read in place (never extracted)."""
+
+    def __init__(self, filename: str):
+        self._stack = contextlib.ExitStack()
+        try:
+            self._raw = self._stack.enter_context(open(filename, "rb"))
+            try:
+                self.zf = self._stack.enter_context(zipfile.ZipFile(self._raw))
+            except zipfile.BadZipFile as exc:
+                raise KerasFileError(f"{filename} is not a valid .keras (zip) file: {exc}") \
+                    from None
+            archive.check_archive(self.zf, filename)
+            names = set(self.zf.namelist())
+            if archive.WEIGHTS not in names:
+                hint = (" It holds model.weights.npz (pickled NumPy), which numkeras does not "
+                        "read." if "model.weights.npz" in names else "")
+                raise KerasFileError(f"{filename}: the archive has no {archive.WEIGHTS!r} "
+                                     f"entry.{hint}")
+            self.config = None
+            if archive.CONFIG in names:
+                self.config = archive.parse_json(
+                    archive.read_member(self.zf, archive.CONFIG, filename),
+                    f"{filename}: {archive.CONFIG}")
+        except BaseException:
+            self._stack.close()
+            raise
+        super().__init__(filename)
+
+    def _label(self, i: int) -> str:
+        return f"{self.filename}: {archive.WEIGHTS}"
+
+    @contextlib.contextmanager
+    def _open(self, i: int):
+        view = archive.open_member(self.zf, self._raw, archive.WEIGHTS, self.filename)
+        try:
+            with _h5_open(view, self._label(i)) as f:
+                yield f
+        finally:
+            view.close()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_source(filename: str) -> Source:
+    """The source for ``filename``: by suffix, or by the zip signature for archives."""
+    if filename.endswith(".weights.json"):
+        return ShardedSource(filename)
+    if filename.endswith(".keras") or _is_zip(filename):
+        return ArchiveSource(filename)
+    return H5Source(filename)
+
+
+def _is_zip(filename: str) -> bool:
+    try:
+        with open(filename, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False

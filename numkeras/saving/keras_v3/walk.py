@@ -1,0 +1,184 @@
+"""Which path of the ``vars`` tree each object of a model owns, as tf-keras and Keras 3 see it.
+
+Both walk the object graph from the model, depth first: every Keras object (layer, optimizer)
+gets a path, and its *own* variables are stored as ``<path>/vars/0``, ``/1``, ... Children are
+found through attributes (here: ``_tracked_attributes()`` plus a model's ``layers``):
+
+- an attribute holding an object gives ``<path>/<attribute>``;
+- a list/tuple/dict attribute gives ``<path>/<attribute>/<snake_class_name>[_<i>]``, numbered
+  per class inside the container (``dense``, ``dense_1``, ...); layer names are never used.
+
+The flavours differ in order and details:
+
+- ``"tf_keras"`` (2.15 – 2.21): attributes by name, **descending**; an object already visited is
+  skipped inside a container without using up a number; nested containers are not entered.
+- ``"keras3"``: Functional/Sequential models yield ``layers`` first; then attributes ascending
+  with ``_private`` names last; a visited object still uses up its number; nested containers
+  become ``container``, ``container_1``, ...
+
+>>> from numkeras import Sequential, backend, layers
+>>> backend.clear_session()
+>>> model = Sequential([layers.Dense(2, input_shape=(3,)), layers.Dropout(0.5), layers.Dense(1)])
+>>> [(e.path, len(e.variables)) for e in walk(model, "tf_keras")]
+[('', 0), ('layers/dense', 2), ('layers/dropout', 0), ('layers/dense_1', 2)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from numkeras import backend
+
+TF_KERAS = "tf_keras"
+KERAS3 = "keras3"
+FLAVOURS = (KERAS3, TF_KERAS)
+LEGACY_LAYERS = "_layer_checkpoint_dependencies"
+
+# Attributes the walkers never follow: the engine's bookkeeping (tf-keras's ATTR_SKIPLIST).
+_SKIP = frozenset({
+    "_trainable_weights", "_non_trainable_weights", "_inbound_nodes", "_outbound_nodes",
+    "_input_layers", "_output_layers", "_layers", "_self_tracked_trackables",
+    "_layer_checkpoint_dependencies", "weights", "variables", "trainable_weights",
+    "non_trainable_weights", "trainable_variables", "non_trainable_variables", "submodules",
+    "inbound_nodes", "outbound_nodes", "_graph_layers", "_graph_nodes", "_stack",
+    "_stack_outputs", "_input_layer",
+})
+
+
+@dataclass
+class Entry:
+    """One Keras object of the walk: its path (``''`` = root) and its own variables."""
+
+    path: str
+    obj: object
+    variables: list = field(default_factory=list)
+
+    @property
+    def group(self) -> str:
+        """The HDF5 group holding the variables: ``vars`` or ``<path>/vars``."""
+        return f"{self.path}/vars" if self.path else "vars"
+
+
+def is_saveable(obj) -> bool:
+    """Whether ``obj`` owns a ``vars`` group: a Layer, or a tracked object with own variables."""
+    from numkeras.engine.base_layer import Layer
+    from numkeras.engine.tracking import Trackable
+    from numkeras.engine.variable import Variable
+
+    if isinstance(obj, Layer):
+        return True
+    return (isinstance(obj, Trackable) and not isinstance(obj, Variable)
+            and hasattr(obj, "save_own_variables"))
+
+
+def own_variables(obj) -> list:
+    """The variables stored in ``obj``'s own ``vars`` group, in file order.
+
+    Layers: ``_trainable_weights + _non_trainable_weights`` (trainable first, creation order);
+    other objects (optimizers): their ``variables``.
+    """
+    from numkeras.engine.base_layer import Layer
+
+    if isinstance(obj, Layer):
+        return list(obj._trainable_weights) + list(obj._non_trainable_weights)
+    variables = getattr(obj, "variables", None)
+    if variables is None:
+        return []
+    if callable(variables) and not isinstance(variables, (list, tuple)):
+        variables = variables()
+    return list(variables)
+
+
+def _is_model(obj) -> bool:
+    from numkeras.engine.training import Model
+
+    return isinstance(obj, Model)
+
+
+def _children(obj, flavour: str) -> list[tuple[str, object]]:
+    items = [(name, value) for name, value in obj._tracked_attributes()
+             if name not in _SKIP and not name.startswith("__") and name != "layers"]
+    if _is_model(obj):
+        items.append(("layers", obj.layers))
+    if flavour == TF_KERAS:
+        return sorted(items, key=lambda item: item[0], reverse=True)
+    items.sort(key=lambda item: "~" + item[0] if item[0].startswith("_") else item[0])
+    if _is_model(obj) and obj._is_graph_network:
+        items.sort(key=lambda item: item[0] != "layers")
+    return items
+
+
+def _unique(name: str, used: dict) -> str:
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+class _Walker:
+    def __init__(self, flavour: str):
+        if flavour not in FLAVOURS:
+            raise ValueError(f"Unknown flavour {flavour!r}; expected one of {FLAVOURS}.")
+        self.flavour = flavour
+        self.entries: list[Entry] = []
+        self.visited: set[int] = set()
+        self.visited_containers: set[int] = set()
+
+    def visit(self, obj, path: str) -> None:
+        if id(obj) in self.visited:
+            return
+        self.visited.add(id(obj))
+        self.entries.append(Entry(path, obj, own_variables(obj)))
+        for name, value in _children(obj, self.flavour):
+            child = f"{path}/{name}" if path else name
+            if is_saveable(value):
+                self.visit(value, child)
+            elif isinstance(value, (list, tuple, dict)):
+                self.visit_container(value, child)
+
+    def visit_container(self, container, path: str) -> None:
+        if id(container) in self.visited_containers:
+            return
+        self.visited_containers.add(id(container))
+        items = list(container.values()) if isinstance(container, dict) else list(container)
+        used: dict[str, int] = {}
+        for item in items:
+            if is_saveable(item):
+                if self.flavour == TF_KERAS and id(item) in self.visited:
+                    continue
+                name = _unique(backend.to_snake_case(type(item).__name__), used)
+                self.visit(item, f"{path}/{name}")
+            elif self.flavour == KERAS3 and isinstance(item, (list, tuple, dict)):
+                self.visit_container(item, f"{path}/{_unique('container', used)}")
+
+
+def walk(model, flavour: str = KERAS3) -> list[Entry]:
+    """Every Keras object reachable from ``model`` with its path, in the flavour's order."""
+    walker = _Walker(flavour)
+    walker.visit(model, "")
+    return walker.entries
+
+
+def legacy_path(path: str) -> str:
+    """The tf-keras 2.12 – 2.14 spelling of ``path``: ``layers`` components renamed.
+
+    >>> legacy_path("layers/sequential/layers/dense")
+    '_layer_checkpoint_dependencies/sequential/_layer_checkpoint_dependencies/dense'
+    """
+    return "/".join(LEGACY_LAYERS if part == "layers" else part for part in path.split("/"))
+
+
+def union_entries(model) -> list[Entry]:
+    """Keras 3's entries, then tf-keras's entries at paths Keras 3 does not use.
+
+    Writing both makes one file that both loaders read even where their walks disagree
+    (subclassed models, shared objects). A path never maps to two different objects.
+    """
+    entries = walk(model, KERAS3)
+    used = {e.path for e in entries}
+    for entry in walk(model, TF_KERAS):
+        if entry.path not in used:
+            used.add(entry.path)
+            entries.append(entry)
+    return entries

@@ -1,0 +1,134 @@
+"""Writing ``.weights.h5``, sharded ``.weights.json`` and ``.keras`` archives, atomically.
+
+``.weights.h5`` holds the ``vars`` tree at Keras 3's paths and, where tf-keras's walk differs,
+at tf-keras's paths too; every object gets a ``vars`` group (tf-keras needs the root one)
+with a ``name`` attribute (Keras 3 writes it). Sharded weights follow Keras 3's layout and
+are written shard by shard, the manifest last.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import warnings
+import zipfile
+
+from numkeras.saving.keras_v3 import archive, sharded
+from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
+from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
+from numkeras.saving.paths import atomic_write_path
+
+KERAS_VERSION = "3.15.1"
+
+
+def _name(obj) -> str | None:
+    name = getattr(obj, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def write_vars(h5file, entries) -> None:
+    """Write each entry's ``vars`` group (values copied out of the variables)."""
+    for entry in entries:
+        write_group(h5file, entry.path, _name(entry.obj), [v.numpy() for v in entry.variables])
+
+
+def save_h5(model, filepath: str) -> None:
+    """``model``'s weights as a ``.weights.h5`` file (atomic)."""
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError("The filename must end in `.weights.h5`. "
+                         f"Received: filepath={filepath}")
+    h5py = import_h5py()
+    entries = union_entries(model)
+    with atomic_write_path(filepath) as tmp:
+        with h5py.File(tmp, "w") as f:
+            write_vars(f, entries)
+
+
+def h5_bytes(model) -> bytes:
+    """The ``model.weights.h5`` member of a ``.keras`` archive, built in memory."""
+    h5py = import_h5py()
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        write_vars(f, union_entries(model))
+    return buf.getvalue()
+
+
+def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
+    """Keras 3's sharded layout: shards ``<base>_00000.weights.h5``... then the manifest."""
+    if filepath.endswith(".weights.h5"):
+        new = filepath[:-3] + ".json"
+        warnings.warn(f"Saving sharded weights requires `*.json` as the extension. The original "
+                      f"path: {filepath} will be renamed to {new}.", stacklevel=3)
+        filepath = new
+    if not filepath.endswith(".weights.json"):
+        raise ValueError("The filename must end in `.weights.json` when `max_shard_size` is "
+                         f"specified. Received: filepath={filepath}")
+    entries = walk(model, KERAS3)
+    max_bytes = float(max_shard_size) * 1024 ** 3
+    plan = sharded.plan_shards([(e.path, [v.nbytes for v in e.variables]) for e in entries],
+                               max_bytes)
+    base, folder = sharded.base_name(filepath), os.path.dirname(os.path.abspath(filepath))
+    weight_map = _write_shards(entries, plan, base, folder)
+    total = float(sum(v.nbytes for e in entries for v in e.variables))
+    manifest = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    with atomic_write_path(filepath) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(manifest, indent=4))
+    return manifest
+
+
+def _make_shard(entries: list, plan: list) -> dict:
+    """For each entry path, the shard its (possibly empty) named group is created in."""
+    where, current = {}, 0
+    first_var = {(path, key): shard for shard_list in plan for path, key, shard in shard_list}
+    for entry in entries:
+        where[entry.path] = current
+        if entry.variables:
+            current = first_var[(entry.path, len(entry.variables) - 1)]
+    return where
+
+
+def _write_shards(entries: list, plan: list, base: str, folder: str) -> dict:
+    h5py = import_h5py()
+    make_shard = _make_shard(entries, plan)
+    by_path = {e.path: e for e in entries}
+    weight_map: dict = {}
+    for index, assigned in enumerate(plan):
+        name = sharded.shard_name(base, index)
+        with atomic_write_path(os.path.join(folder, name)) as tmp, h5py.File(tmp, "w") as f:
+            groups = {}
+            for entry in entries:
+                if make_shard[entry.path] == index:
+                    groups[entry.path] = write_group(f, entry.path, _name(entry.obj), [])
+            for path, key, _ in assigned:
+                group = groups.get(path)
+                if group is None:
+                    group = groups[path] = f.create_group(f"{path}/vars" if path else "vars")
+                write_dataset(group, str(key), by_path[path].variables[key].numpy())
+                _record(weight_map, group.name, name)
+    return weight_map
+
+
+def _record(weight_map: dict, group: str, shard: str) -> None:
+    if group not in weight_map:
+        weight_map[group] = shard
+        return
+    if not isinstance(weight_map[group], list):
+        weight_map[group] = [weight_map[group]]
+    if shard not in weight_map[group]:
+        weight_map[group].append(shard)
+
+
+def save_archive(filepath: str, config: dict, weights: bytes) -> None:
+    """A ``.keras`` zip: metadata.json, config.json, model.weights.h5 (stored, atomic)."""
+    from numkeras import __version__
+
+    metadata = {"keras_version": KERAS_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                "numkeras_version": __version__}
+    with atomic_write_path(filepath) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr(archive.METADATA, json.dumps(metadata))
+            zf.writestr(archive.CONFIG, json.dumps(config))
+            zf.writestr(archive.WEIGHTS, weights)
