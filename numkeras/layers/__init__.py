@@ -21,3 +21,54 @@ __all__ = [
     "Reshape", "Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "concatenate", "BatchNormalization", "LayerNormalization",
 ]
+
+# Convolution, pooling, reshaping, activation, noise, normalization, preprocessing, masking and
+# Dot layers: every name in each module's ``__all__`` is re-exported.
+from numkeras.layers import (  # noqa: E402
+    activation_layers,
+    convolutional,
+    group_normalization,
+    masking,
+    merging_extra,
+    noise,
+    pooling,
+    preprocessing,
+    reshaping,
+)
+from numkeras.layers.activation_layers import *  # noqa: E402, F403
+from numkeras.layers.convolutional import *  # noqa: E402, F403
+from numkeras.layers.group_normalization import *  # noqa: E402, F403
+from numkeras.layers.masking import *  # noqa: E402, F403
+from numkeras.layers.merging_extra import *  # noqa: E402, F403
+from numkeras.layers.noise import *  # noqa: E402, F403
+from numkeras.layers.pooling import *  # noqa: E402, F403
+from numkeras.layers.preprocessing import *  # noqa: E402, F403
+from numkeras.layers.reshaping import *  # noqa: E402, F403
+
+__all__ += [name for module in (activation_layers, convolutional, group_normalization, masking,
+                                merging_extra, noise, pooling, preprocessing, reshaping)
+            for name in module.__all__]
+
+# Recurrent, wrapper, attention and EinsumDense layers.
+from numkeras.layers.attention import (  # noqa: E402
+    AdditiveAttention,
+    Attention,
+    MultiHeadAttention,
+)
+from numkeras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # noqa: E402
+from numkeras.layers.einsum_dense import EinsumDense  # noqa: E402
+from numkeras.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: E402
+from numkeras.layers.rnn import RNN  # noqa: E402
+from numkeras.layers.rnn_cells import (  # noqa: E402
+    GRUCell,
+    LSTMCell,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
+from numkeras.layers.wrappers import Bidirectional, TimeDistributed, Wrapper  # noqa: E402
+
+__all__ += [
+    "AdditiveAttention", "Attention", "MultiHeadAttention", "ConvLSTM1D", "ConvLSTM2D",
+    "ConvLSTM3D", "EinsumDense", "GRU", "LSTM", "SimpleRNN", "RNN", "GRUCell", "LSTMCell",
+    "SimpleRNNCell", "StackedRNNCells", "Bidirectional", "TimeDistributed", "Wrapper",
+]
