@@ -260,6 +260,19 @@ class Optimizer(Trackable):
                 f"`numkeras.optimizers.legacy.{type(self).__name__}`.")
         return slots[self._index_dict[key]]
 
+    # -- checkpoint hooks (shared with the legacy optimizers) -------------------------------
+    def slot_variables(self) -> list:
+        """Always ``[]``: 2.11+ optimizers keep their state in ``_variables``, not in slots."""
+        return []
+
+    def create_slot(self, var, slot_name: str, value=None):
+        """Refuse a legacy slot restore, with tf-keras's message (``ValueError``)."""
+        raise ValueError(
+            "You are trying to restore a checkpoint from a legacy Keras optimizer into a v2.11+ "
+            "Optimizer, which can cause errors. Please update the optimizer referenced in your "
+            "code to be an instance of `numkeras.optimizers.legacy.Optimizer`, e.g.: "
+            f"`numkeras.optimizers.legacy.{type(self).__name__}`.")
+
     # -- weight decay ----------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
         """Exclude variables (or names matching regexes) from weight decay, before ``build``."""

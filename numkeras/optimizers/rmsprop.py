@@ -30,6 +30,7 @@ class RMSprop(Optimizer):
                  epsilon: float = 1e-7, centered: bool = False, name: str = "RMSprop",
                  **kwargs):
         kwargs.setdefault("weight_decay", None)
+        kwargs.setdefault("ema_overwrite_frequency", 100)  # tf-keras's RMSprop default
         super().__init__(name=name, **kwargs)
         self._learning_rate = self._build_learning_rate(learning_rate)
         self.rho = rho
