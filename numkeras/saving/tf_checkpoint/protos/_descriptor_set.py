@@ -4,13 +4,20 @@
 
 # SHA-256 of each source file, checked by the tests to catch a stale regeneration.
 PROTO_SOURCES_SHA256 = {
-    "versions.proto": "2f2eb5bca42f33f8d840491f18d579adadb442f1a1b5a4217e9a6a53b33569ac",
-    "tensor_shape.proto": "aee1318168657e4a58107ae049a7268b540db8ffd5380e395dbbb75a5b0ed52b",
-    "tensor_slice.proto": "46c2d782fb2215f13ba2bb03772350ad48ad9dd1c20352804887ae8e57de47b0",
-    "types.proto": "a7cc4499eaa171aefcadd54310b1f4427b05812819c922a66afa2c67a00dbd60",
-    "tensor_bundle.proto": "b6d78a28b9f1c573acd84338967f68d824eed9e112ccf850ced7c59579d4ec6f",
-    "trackable_object_graph.proto": "b8938d38a82566e23c838ab5fd543080abc2a0d20f3e9356c285cef3517a9ac6",
-    "checkpoint_state.proto": "4d3160df2023b7d22c41c77556565256638fba099bab7af668628e49c3e5db71",
+    "versions.proto":
+        "2f2eb5bca42f33f8d840491f18d579adadb442f1a1b5a4217e9a6a53b33569ac",
+    "tensor_shape.proto":
+        "aee1318168657e4a58107ae049a7268b540db8ffd5380e395dbbb75a5b0ed52b",
+    "tensor_slice.proto":
+        "9890dd7d4e0ab502e707981ee79af091d07d8b1a93fb0bebf7ec1e2069ccfec3",
+    "types.proto":
+        "a7cc4499eaa171aefcadd54310b1f4427b05812819c922a66afa2c67a00dbd60",
+    "tensor_bundle.proto":
+        "b6d78a28b9f1c573acd84338967f68d824eed9e112ccf850ced7c59579d4ec6f",
+    "trackable_object_graph.proto":
+        "b8938d38a82566e23c838ab5fd543080abc2a0d20f3e9356c285cef3517a9ac6",
+    "checkpoint_state.proto":
+        "4d3160df2023b7d22c41c77556565256638fba099bab7af668628e49c3e5db71",
 }
 
 FILE_DESCRIPTOR_SET = (
@@ -20,26 +27,26 @@ FILE_DESCRIPTOR_SET = (
     b'nsor_shape.proto\x12\ntensorflow"\x98\x01\n\x10TensorShapeProto\x122\n\x03dim\x18\x02 '
     b'\x03(\x0b2 .tensorflow.TensorShapeProto.DimR\x03dim\x12!\n\x0cunknown_rank\x18\x03 \x01'
     b'(\x08R\x0bunknownRank\x1a-\n\x03Dim\x12\x12\n\x04size\x18\x01 \x01(\x03R\x04size\x12'
-    b'\x12\n\x04name\x18\x02 \x01(\tR\x04nameb\x06proto3\n\xc2\x01\n\x12tensor_slice.proto'
-    b'\x12\ntensorflow"\x97\x01\n\x10TensorSliceProto\x12;\n\x06extent\x18\x01 \x03(\x0b2#.te'
-    b'nsorflow.TensorSliceProto.ExtentR\x06extent\x1aF\n\x06Extent\x12\x14\n\x05start\x18\x01'
-    b' \x01(\x03R\x05start\x12\x18\n\x06length\x18\x02 \x01(\x03H\x00R\x06lengthB\x0c\n\nhas_'
-    b'lengthb\x06proto3\n\xfe\t\n\x0btypes.proto\x12\ntensorflow*\xda\t\n\x08DataType\x12\x0e'
-    b'\n\nDT_INVALID\x10\x00\x12\x0c\n\x08DT_FLOAT\x10\x01\x12\r\n\tDT_DOUBLE\x10\x02\x12\x0c'
-    b'\n\x08DT_INT32\x10\x03\x12\x0c\n\x08DT_UINT8\x10\x04\x12\x0c\n\x08DT_INT16\x10\x05\x12'
-    b'\x0b\n\x07DT_INT8\x10\x06\x12\r\n\tDT_STRING\x10\x07\x12\x10\n\x0cDT_COMPLEX64\x10\x08'
-    b'\x12\x0c\n\x08DT_INT64\x10\t\x12\x0b\n\x07DT_BOOL\x10\n\x12\x0c\n\x08DT_QINT8\x10\x0b'
-    b'\x12\r\n\tDT_QUINT8\x10\x0c\x12\r\n\tDT_QINT32\x10\r\x12\x0f\n\x0bDT_BFLOAT16\x10\x0e'
-    b'\x12\r\n\tDT_QINT16\x10\x0f\x12\x0e\n\nDT_QUINT16\x10\x10\x12\r\n\tDT_UINT16\x10\x11'
-    b'\x12\x11\n\rDT_COMPLEX128\x10\x12\x12\x0b\n\x07DT_HALF\x10\x13\x12\x0f\n\x0bDT_RESOURCE'
-    b'\x10\x14\x12\x0e\n\nDT_VARIANT\x10\x15\x12\r\n\tDT_UINT32\x10\x16\x12\r\n\tDT_UINT64'
-    b'\x10\x17\x12\x12\n\x0eDT_FLOAT8_E5M2\x10\x18\x12\x14\n\x10DT_FLOAT8_E4M3FN\x10\x19\x12'
-    b'\x16\n\x12DT_FLOAT8_E4M3FNUZ\x10\x1a\x12\x19\n\x15DT_FLOAT8_E4M3B11FNUZ\x10\x1b\x12\x16'
-    b'\n\x12DT_FLOAT8_E5M2FNUZ\x10\x1c\x12\x0b\n\x07DT_INT4\x10\x1d\x12\x0c\n\x08DT_UINT4\x10'
-    b'\x1e\x12\x0b\n\x07DT_INT2\x10\x1f\x12\x0c\n\x08DT_UINT2\x10 \x12\x14\n\x10DT_FLOAT4_E2M'
-    b'1FN\x10!\x12\x10\n\x0cDT_FLOAT_REF\x10e\x12\x11\n\rDT_DOUBLE_REF\x10f\x12\x10\n\x0cDT_I'
-    b'NT32_REF\x10g\x12\x10\n\x0cDT_UINT8_REF\x10h\x12\x10\n\x0cDT_INT16_REF\x10i\x12\x0f\n'
-    b'\x0bDT_INT8_REF\x10j\x12\x11\n\rDT_STRING_REF\x10k\x12\x14\n\x10DT_COMPLEX64_REF\x10l'
+    b'\x12\n\x04name\x18\x02 \x01(\tR\x04nameb\x06proto3\n\xc7\x01\n\x12tensor_slice.proto'
+    b'\x12\ntensorflow"\x9c\x01\n\x10TensorSliceProto\x12;\n\x06extent\x18\x01 \x03(\x0b2#.te'
+    b'nsorflow.TensorSliceProto.ExtentR\x06extent\x1aK\n\x06Extent\x12\x14\n\x05start\x18\x01'
+    b' \x01(\x03R\x05start\x12\x18\n\x06length\x18\x02 \x01(\x03H\x00R\x06lengthB\x11\n\x0fha'
+    b's_length_hackb\x06proto3\n\xfe\t\n\x0btypes.proto\x12\ntensorflow*\xda\t\n\x08DataType'
+    b'\x12\x0e\n\nDT_INVALID\x10\x00\x12\x0c\n\x08DT_FLOAT\x10\x01\x12\r\n\tDT_DOUBLE\x10\x02'
+    b'\x12\x0c\n\x08DT_INT32\x10\x03\x12\x0c\n\x08DT_UINT8\x10\x04\x12\x0c\n\x08DT_INT16\x10'
+    b'\x05\x12\x0b\n\x07DT_INT8\x10\x06\x12\r\n\tDT_STRING\x10\x07\x12\x10\n\x0cDT_COMPLEX64'
+    b'\x10\x08\x12\x0c\n\x08DT_INT64\x10\t\x12\x0b\n\x07DT_BOOL\x10\n\x12\x0c\n\x08DT_QINT8'
+    b'\x10\x0b\x12\r\n\tDT_QUINT8\x10\x0c\x12\r\n\tDT_QINT32\x10\r\x12\x0f\n\x0bDT_BFLOAT16'
+    b'\x10\x0e\x12\r\n\tDT_QINT16\x10\x0f\x12\x0e\n\nDT_QUINT16\x10\x10\x12\r\n\tDT_UINT16'
+    b'\x10\x11\x12\x11\n\rDT_COMPLEX128\x10\x12\x12\x0b\n\x07DT_HALF\x10\x13\x12\x0f\n\x0bDT_'
+    b'RESOURCE\x10\x14\x12\x0e\n\nDT_VARIANT\x10\x15\x12\r\n\tDT_UINT32\x10\x16\x12\r\n\tDT_U'
+    b'INT64\x10\x17\x12\x12\n\x0eDT_FLOAT8_E5M2\x10\x18\x12\x14\n\x10DT_FLOAT8_E4M3FN\x10\x19'
+    b'\x12\x16\n\x12DT_FLOAT8_E4M3FNUZ\x10\x1a\x12\x19\n\x15DT_FLOAT8_E4M3B11FNUZ\x10\x1b\x12'
+    b'\x16\n\x12DT_FLOAT8_E5M2FNUZ\x10\x1c\x12\x0b\n\x07DT_INT4\x10\x1d\x12\x0c\n\x08DT_UINT4'
+    b'\x10\x1e\x12\x0b\n\x07DT_INT2\x10\x1f\x12\x0c\n\x08DT_UINT2\x10 \x12\x14\n\x10DT_FLOAT4'
+    b'_E2M1FN\x10!\x12\x10\n\x0cDT_FLOAT_REF\x10e\x12\x11\n\rDT_DOUBLE_REF\x10f\x12\x10\n\x0c'
+    b'DT_INT32_REF\x10g\x12\x10\n\x0cDT_UINT8_REF\x10h\x12\x10\n\x0cDT_INT16_REF\x10i\x12\x0f'
+    b'\n\x0bDT_INT8_REF\x10j\x12\x11\n\rDT_STRING_REF\x10k\x12\x14\n\x10DT_COMPLEX64_REF\x10l'
     b'\x12\x10\n\x0cDT_INT64_REF\x10m\x12\x0f\n\x0bDT_BOOL_REF\x10n\x12\x10\n\x0cDT_QINT8_REF'
     b'\x10o\x12\x11\n\rDT_QUINT8_REF\x10p\x12\x11\n\rDT_QINT32_REF\x10q\x12\x13\n\x0fDT_BFLOA'
     b'T16_REF\x10r\x12\x11\n\rDT_QINT16_REF\x10s\x12\x12\n\x0eDT_QUINT16_REF\x10t\x12\x11\n\r'

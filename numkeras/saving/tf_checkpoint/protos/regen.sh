@@ -50,7 +50,8 @@ lines = [
 ]
 for name in protos:
     digest = hashlib.sha256(open(name, "rb").read()).hexdigest()
-    lines.append(f'    "{name}": "{digest}",')
+    lines.append(f'    "{name}":')
+    lines.append(f'        "{digest}",')
 lines += ["}", "", "FILE_DESCRIPTOR_SET = ("]
 chunk = b""
 for byte in data:
