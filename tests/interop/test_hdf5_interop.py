@@ -417,3 +417,29 @@ def test_multi_backend_style_file_loads_like_tf_keras(tmp_path, vlen_utf8):
     model.load_weights(path)
     assert_same_weights(model.get_weights(), tf_model.get_weights())
     assert_same_weights(model.get_weights(), values)
+
+
+def test_transposed_conv_kernel_is_converted_like_tf_keras(tmp_path):
+    """tf-keras transposes a rank-4 conv kernel of the wrong shape with axes (3, 2, 0, 1)."""
+    def build(k):
+        return k.Sequential([k.layers.Conv2D(4, (3, 2), input_shape=(6, 6, 3))])
+
+    rng = np.random.default_rng(11)
+    kernel = rng.normal(size=(3, 4, 2, 3)).astype("float32")  # (in, out, kw, kh)
+    bias = rng.normal(size=(4,)).astype("float32")
+    path = str(tmp_path / "conv.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([b"conv2d"])
+        f.attrs["backend"] = np.bytes_(b"tensorflow")
+        f.attrs["keras_version"] = np.bytes_(b"2.2.4")
+        g = f.create_group("conv2d")
+        g.attrs["weight_names"] = np.array([b"conv2d/kernel:0", b"conv2d/bias:0"])
+        g.create_dataset("conv2d/kernel:0", data=kernel)
+        g.create_dataset("conv2d/bias:0", data=bias)
+    tf_model = build(tf_keras())
+    tf_model.load_weights(path)
+    model = build(nk)
+    model.load_weights(path)
+    assert_same_weights(model.get_weights(), tf_model.get_weights())
+    x = _x(2, 6, 6, 3)
+    assert_close_outputs(model.predict(x), _tf_out(tf_model, x))

@@ -1,0 +1,62 @@
+"""The class-name table of conversions (tf-keras ``preprocess_weights_for_loading``).
+
+Stand-in layers carry the class names the table keys on; their weights have the shapes of
+the real layers (spec section 7).
+"""
+
+import numpy as np
+import pytest
+
+import numkeras as keras
+from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
+
+
+def _layer(class_name, shapes):
+    cls = type(class_name, (keras.layers.Layer,), {})
+    layer = cls(name=class_name.lower())
+    for i, shape in enumerate(shapes):
+        layer.add_weight(f"w{i}", shape=shape)
+    layer.built = True
+    return layer
+
+
+def _saved(*shapes):
+    return [Saved(f"v{i}:0", array=np.arange(np.prod(s), dtype="float32").reshape(s))
+            for i, s in enumerate(shapes)]
+
+
+def test_lstm_with_cudnn_bias_is_a_clear_error():
+    lstm = _layer("LSTM", [(3, 8), (2, 8), (8,)])
+    with pytest.raises(ConversionError, match="CuDNNLSTM"):
+        preprocess(lstm, _saved((3, 8), (2, 8), (16,)))
+
+
+def test_gru_reset_after_mismatch_uses_tf_keras_message():
+    gru = _layer("GRU", [(3, 6), (2, 6), (2, 6)])  # reset_after=True
+    with pytest.raises(ConversionError, match=r"GRU\(reset_after=False\) is not compatible "
+                                              r"with GRU\(reset_after=True\)"):
+        preprocess(gru, _saved((3, 6), (2, 6), (6,)))
+    with pytest.raises(ConversionError, match="CuDNNGRU"):
+        preprocess(gru, _saved((3, 6), (2, 6), (12,)))
+
+
+def test_matching_values_pass_through_unchanged():
+    lstm = _layer("LSTM", [(3, 8), (2, 8), (8,)])
+    values = _saved((3, 8), (2, 8), (8,))
+    assert preprocess(lstm, values) == values
+
+
+def test_conv_kernel_is_transposed_only_when_that_makes_it_fit():
+    conv = _layer("Conv2D", [(3, 2, 3, 4), (4,)])
+    values = _saved((3, 4, 2, 3), (4,))
+    out = preprocess(conv, values)
+    assert out[0].shape == (3, 2, 3, 4)
+    np.testing.assert_array_equal(out[0].read(), values[0].read().transpose(3, 2, 0, 1))
+    wrong = _saved((5, 5, 5, 5), (4,))
+    assert preprocess(conv, wrong)[0] is wrong[0]
+
+
+def test_keras1_rnn_layout_is_reported():
+    gru = _layer("GRU", [(3, 6), (2, 6), (2, 6)])
+    with pytest.raises(ConversionError, match="Keras 1"):
+        preprocess(gru, _saved(*[(3, 2)] * 9), version="1")
