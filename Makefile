@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: demo test lint bench venv test-venv clean
+.PHONY: demo test lint bench venv test-venv clean protos
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) -m bench
+
+protos:
+	numkeras/saving/tf_checkpoint/protos/regen.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info
