@@ -231,3 +231,24 @@ def test_legacy_hyperparameters_created_by_access_come_first_as_in_tf_keras():
     assert [n for n, _ in ours._tracked_attributes()] == _children(theirs)
     assert [v.name for _, v in ours._tracked_attributes()] == [
         v.name for v in theirs._trackable_children().values()]
+
+
+def test_weight_decay_exclusions_match_tf_keras():
+    tf = tf_side.tensorflow()
+    tfk = tf_side.tf_keras()
+    init, grads = _initial_values(), _gradients()
+    tf_vars = {}
+    for name, value in init.items():
+        scope, short = name.split("/")
+        with tf.name_scope(scope):
+            tf_vars[name] = tf.Variable(value, name=short)
+    ours_vars = {name: Variable(value, name=name) for name, value in init.items()}
+    theirs = tfk.optimizers.AdamW(learning_rate=0.01, weight_decay=0.2)
+    theirs.exclude_from_weight_decay(var_list=[tf_vars["dense_1/kernel"]], var_names=["bias"])
+    ours = nk_opt.AdamW(learning_rate=0.01, weight_decay=0.2)
+    ours.exclude_from_weight_decay(var_list=[ours_vars["dense_1/kernel"]], var_names=["bias"])
+    for step in grads:
+        theirs.apply_gradients([(tf.constant(step[n]), tf_vars[n]) for n in SHAPES])
+        ours.apply_gradients([(step[n], ours_vars[n]) for n in SHAPES])
+    _assert_same_model_variables(ours_vars, tf_vars)
+    assert [name for name, _ in ours._tracked_attributes()] == _children(theirs)
