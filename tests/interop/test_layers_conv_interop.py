@@ -247,3 +247,36 @@ def test_normalization_adapt_matches_tf_keras():
             np.testing.assert_allclose(a, b, rtol=1e-5)
         assert _plain(ours.get_config()) == _plain(theirs.get_config())
         assert_close_outputs(ours(data[:5]), theirs(data[:5]).numpy())
+
+
+def _small_cnn(lib):
+    L = lib.layers
+    inp = L.Input((16, 15, 3))
+    x = L.Rescaling(1 / 2.0)(inp)
+    x = L.ZeroPadding2D(1)(x)
+    x = L.Conv2D(8, 3, strides=2, activation="relu")(x)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    x = L.GroupNormalization(groups=4)(x)
+    x = L.PReLU(shared_axes=[1, 2])(x)
+    y = L.SeparableConv2D(8, 3, padding="same", depth_multiplier=2)(x)
+    x = L.Add()([x, y])
+    x = L.Conv2DTranspose(4, 3, strides=2, padding="same")(x)
+    x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+    x = L.UpSampling2D(interpolation="bilinear")(x)
+    x = L.Cropping2D(((1, 0), (0, 1)))(x)
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(3, activation="softmax")(x)
+    return lib.Model(inp, out)
+
+
+def test_small_cnn_model_matches_tf_keras(tmp_path):
+    import numkeras
+
+    tfk = tf_keras()
+    theirs, ours = _small_cnn(tfk), _small_cnn(numkeras)
+    assert [w.name for w in ours.weights] == [w.name for w in theirs.weights]
+    theirs.set_weights(random_weights(theirs, seed=2))
+    theirs.save_weights(tmp_path / "cnn.h5")
+    ours.load_weights(tmp_path / "cnn.h5")
+    x = np.random.default_rng(4).uniform(0, 2, (4, 16, 15, 3)).astype("float32")
+    assert_close_outputs(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
