@@ -49,3 +49,26 @@ __all__ += [name for module in (activation_layers, convolutional, group_normaliz
                                 merging_extra, noise, pooling, preprocessing, reshaping)
             for name in module.__all__]
 
+# Recurrent, wrapper, attention and EinsumDense layers.
+from numkeras.layers.attention import (  # noqa: E402
+    AdditiveAttention,
+    Attention,
+    MultiHeadAttention,
+)
+from numkeras.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # noqa: E402
+from numkeras.layers.einsum_dense import EinsumDense  # noqa: E402
+from numkeras.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: E402
+from numkeras.layers.rnn import RNN  # noqa: E402
+from numkeras.layers.rnn_cells import (  # noqa: E402
+    GRUCell,
+    LSTMCell,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
+from numkeras.layers.wrappers import Bidirectional, TimeDistributed, Wrapper  # noqa: E402
+
+__all__ += [
+    "AdditiveAttention", "Attention", "MultiHeadAttention", "ConvLSTM1D", "ConvLSTM2D",
+    "ConvLSTM3D", "EinsumDense", "GRU", "LSTM", "SimpleRNN", "RNN", "GRUCell", "LSTMCell",
+    "SimpleRNNCell", "StackedRNNCells", "Bidirectional", "TimeDistributed", "Wrapper",
+]
