@@ -116,6 +116,12 @@ class Variable(Trackable):
                 f"dtype={self.dtype.name}, numpy=\n{self._value!r}>")
 
     # -- arithmetic delegates to the value, so user layers can write ``x @ self.w + self.b`` --
+    def __float__(self) -> float:
+        return float(self._value)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
     def __getitem__(self, item):
         return self._value[item]
 
