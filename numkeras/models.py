@@ -3,5 +3,6 @@
 from numkeras.engine.functional_model import Functional
 from numkeras.engine.sequential import Sequential
 from numkeras.engine.training import Model
+from numkeras.saving.serialization import load_model
 
-__all__ = ["Functional", "Model", "Sequential"]
+__all__ = ["Functional", "Model", "Sequential", "load_model"]

@@ -144,3 +144,16 @@ class Sequential(Functional):
         return KerasTensor((None,) + self._stack_outputs[-1].shape[1:],
                            self._stack_outputs[-1].dtype)
 
+    def get_config(self) -> dict:
+        """tf-keras's config: ``name`` and ``layers`` (the InputLayer first, if any)."""
+        from numkeras.saving import serialization
+
+        return serialization.sequential_config(self, style=serialization.TF_KERAS)
+
+    @classmethod
+    def from_config(cls, config, custom_objects: dict | None = None):
+        """Rebuild from a Sequential config of any Keras version (no code from it is run)."""
+        from numkeras.saving import serialization
+
+        return serialization.sequential_from_config(config, custom_objects)
+
