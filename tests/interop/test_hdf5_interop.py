@@ -185,6 +185,7 @@ def test_wide_model_splits_layer_names(tmp_path):
         assert all(c.nbytes <= 64512 for c in chunks)
 
 
+@pytest.mark.filterwarnings("ignore:You are saving your model as an HDF5 file")
 def test_tf_keras_full_model_file_loads(tmp_path):
     tf_model = nested(tf_keras())
     tf_model.set_weights(random_weights(tf_model, seed=3))

@@ -183,8 +183,12 @@ class _Loader:
         self.skip_mismatch = skip_mismatch
         self.report = LoadReport(filepath)
         self.pairs: list[tuple[object, Saved]] = []
-        version = root.attrs.get("keras_version")
-        self.version = decode_string(version) if version is not None else "1"
+        try:
+            version = root.attrs.get("keras_version")
+            self.version = decode_string(version) if version is not None else "1"
+        except (ValueError, TypeError, UnicodeDecodeError, OSError) as exc:
+            raise ValueError(self._err(f"Cannot read the `keras_version` attribute: {exc}")) \
+                from exc
         self._groups: dict[str, list[Saved]] = {}
 
     # -- reading the file side --------------------------------------------------------------
@@ -236,7 +240,8 @@ class _Loader:
         return variables, problem
 
     def _skip(self, name: str, where: str, reason: str) -> None:
-        message = f"Skipping loading of weights for {where} due to {reason}"
+        sep = " due to " if reason.startswith("mismatch") else ": "
+        message = f"Skipping loading of weights for {where}{sep}{reason}"
         warnings.warn(message + ". The layer keeps its current weights.", UserWarning,
                       stacklevel=6)
         self.report.skip(name, reason)

@@ -180,3 +180,18 @@ def test_two_weights_with_one_name_are_refused(tmp_path):
     with pytest.raises(ValueError, match="layer 'twice'.*two weights named 'twice/w:0'"):
         model.save_weights(tmp_path / "w.h5")
     assert not os.listdir(tmp_path)
+
+
+def test_keras_suffix_gets_the_legacy_layout_like_tf_keras(tmp_path):
+    # spec 4: save_weights("x.keras") writes a legacy HDF5 file; load_weights reads it back
+    model = mlp()
+    model.set_weights(_values(model, 4))
+    path = tmp_path / "w.keras"
+    model.save_weights(path)
+    with h5py.File(path, "r") as f:
+        assert "layer_names" in f.attrs
+    expected = model.get_weights()
+    model.set_weights(_values(model, 5))
+    model.load_weights(path)
+    for a, b in zip(model.get_weights(), expected):
+        np.testing.assert_array_equal(a, b)
