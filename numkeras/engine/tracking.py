@@ -35,6 +35,8 @@ class Trackable:
         else:
             tracked.pop(name, None)
         object.__setattr__(self, name, value)
+        if self.__dict__.get("_deferred_restorations"):
+            self._run_deferred_restorations()
 
     def __delattr__(self, name: str) -> None:
         self.__dict__.get("_tracked", {}).pop(name, None)
@@ -44,6 +46,38 @@ class Trackable:
         """Track ``value`` under ``name`` without making it an attribute (``add_weight`` does)."""
         tracked = self.__dict__.setdefault("_tracked", {})
         tracked.setdefault(name, value)
+        if self.__dict__.get("_deferred_restorations"):
+            self._run_deferred_restorations()
+
+    def _add_deferred_restoration(self, callback) -> None:
+        """Register ``callback(self) -> bool``, run whenever this object gains state.
+
+        Checkpoint loaders use it to restore values into objects (variables, sub-layers,
+        slots) that do not exist yet: the callback runs after every attribute assignment and
+        every :meth:`_track`, and after :meth:`_run_deferred_restorations` (which objects that
+        create state without assigning attributes, such as an optimizer's ``build``, may
+        call), until it returns ``True``. The engine knows nothing about what it restores.
+        """
+        pending = self.__dict__.get("_deferred_restorations")
+        if pending is None:
+            object.__setattr__(self, "_deferred_restorations", pending := [])
+        pending.append(callback)
+
+    def _run_deferred_restorations(self) -> None:
+        """Run the pending callbacks of :meth:`_add_deferred_restoration`; keep unfinished ones."""
+        pending = self.__dict__.get("_deferred_restorations")
+        if not pending:
+            return
+        object.__setattr__(self, "_deferred_restorations", [])
+        queue = list(pending)
+        unfinished = []
+        try:
+            while queue:
+                callback = queue.pop(0)
+                if not callback(self):
+                    unfinished.append(callback)
+        finally:  # a callback that raised is dropped; the rest are kept, before new ones
+            self.__dict__["_deferred_restorations"][:0] = unfinished + queue
 
     def _tracked_attributes(self) -> list[tuple[str, object]]:
         """``(name, value)`` pairs in first-assignment order; values are trackables or containers."""

@@ -1,0 +1,227 @@
+"""How tf.keras names the checkpoint children of Keras objects: the one place that knows it.
+
+The object graph of a checkpoint (:mod:`.object_graph`) and the restore matcher
+(:mod:`.restore`) walk objects through three questions answered here:
+
+- :func:`children`: the named children of an object, in tf.keras's order;
+- :func:`lookup`: one child by name (what tf.keras's ``_lookup_dependency`` answers);
+- :func:`variable_of`: whether the object is a variable (its value is saved).
+
+Rules (TensorFlow 2.21 + tf-keras 2.21, see ``tf_checkpoint_format.md`` §8.3):
+
+- a functional or Sequential model first lists, for each layer ``i`` of ``model.layers``,
+  ``layer_with_weights-k`` (only for layers that have weights, ``k`` counting those) and
+  ``layer-i``, then its attribute children (``optimizer`` once compiled);
+- other trackables (layers, subclassed models, optimizers, checkpoints) list their tracked
+  attributes in first-assignment order (``add_weight(name)`` tracks the variable as ``name``);
+- lists are nodes with children ``"0"``, ``"1"``, ...; dicts with their keys; both are
+  nodes even when empty (TensorFlow's ListWrapper/_DictWrapper); tuples are nodes only when
+  they hold a trackable or a mutable container (TensorFlow's ``_should_wrap_tuple``).
+
+>>> import numpy as np
+>>> from numkeras import Sequential, layers
+>>> model = Sequential([layers.Dense(2, input_shape=(3,)), layers.Dropout(0.5)])
+>>> [name for name, _ in children(model)]
+['layer_with_weights-0', 'layer-0', 'layer-1']
+>>> [name for name, _ in children(model.layers[0])]
+['kernel', 'bias']
+>>> lookup(model, "layer-1") is model.layers[1]
+True
+"""
+
+from __future__ import annotations
+
+from numkeras.engine.functional_model import Functional
+from numkeras.engine.tracking import Trackable
+from numkeras.engine.variable import Variable
+
+_LAYER_PREFIX = "layer-"
+_WEIGHTED_PREFIX = "layer_with_weights-"
+
+
+def is_container(value) -> bool:
+    """Whether ``value`` becomes a container node (list, dict, or a tuple worth wrapping)."""
+    if isinstance(value, (list, dict)):
+        return True
+    return isinstance(value, tuple) and _should_wrap_tuple(value)
+
+
+def _should_wrap_tuple(value: tuple) -> bool:
+    for item in value:
+        if isinstance(item, (Trackable, list, dict)):
+            return True
+        if isinstance(item, tuple) and _should_wrap_tuple(item):
+            return True
+    return False
+
+
+def is_node(value) -> bool:
+    """Whether ``value`` is an object of the checkpoint graph."""
+    return isinstance(value, Trackable) or is_container(value)
+
+
+def variable_of(obj) -> Variable | None:
+    """``obj`` if it is a variable (a node whose value is saved), else ``None``."""
+    return obj if isinstance(obj, Variable) else None
+
+
+def _is_graph_model(obj) -> bool:
+    """Functional and Sequential models (built or not) name their layers ``layer-i``."""
+    return isinstance(obj, Functional) or bool(obj.__dict__.get("_is_graph_network"))
+
+
+def _model_layers(model) -> list:
+    return list(model.layers)
+
+
+def _layer_dependencies(model) -> list[tuple[str, object]]:
+    out = []
+    weighted = 0
+    for i, layer in enumerate(_model_layers(model)):
+        if layer.weights:
+            out.append((f"{_WEIGHTED_PREFIX}{weighted}", layer))
+            weighted += 1
+        out.append((f"{_LAYER_PREFIX}{i}", layer))
+    return out
+
+
+def _attribute_children(obj: Trackable) -> list[tuple[str, object]]:
+    return [(name, value) for name, value in obj._tracked_attributes() if is_node(value)]
+
+
+def _container_children(value) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items() if is_node(v)]
+    return [(str(i), v) for i, v in enumerate(value) if is_node(v)]
+
+
+def children(obj) -> list[tuple[str, object]]:
+    """``(local name, child)`` pairs of ``obj`` in tf.keras's order (names may repeat a child)."""
+    if isinstance(obj, Variable):
+        return []
+    if isinstance(obj, Trackable):
+        out = _layer_dependencies(obj) if _is_graph_model(obj) else []
+        seen = {name for name, _ in out}
+        out += [(n, v) for n, v in _attribute_children(obj) if n not in seen]
+        return out
+    if is_container(obj):
+        return _container_children(obj)
+    return []
+
+
+def _lookup_layer(model, name: str):
+    if name.startswith(_WEIGHTED_PREFIX) or name.startswith(_LAYER_PREFIX):
+        for child_name, layer in _layer_dependencies(model):
+            if child_name == name:
+                return layer
+    return None
+
+
+def lookup(obj, name: str):
+    """The child of ``obj`` called ``name`` (``None`` if there is none yet)."""
+    if isinstance(obj, Variable):
+        return None
+    if isinstance(obj, Trackable):
+        if _is_graph_model(obj):
+            layer = _lookup_layer(obj, name)
+            if layer is not None:
+                return layer
+        value = obj.__dict__.get("_tracked", {}).get(name)
+        return value if is_node(value) else None
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if str(key) == name and is_node(value):
+                return value
+        return None
+    if is_container(obj) and name.isdigit():
+        index = int(name)
+        if index < len(obj) and is_node(obj[index]):
+            return obj[index]
+    return None
+
+
+# -- legacy optimizers (OptimizerV2): slot variables are extra nodes ----------------------------
+
+def slot_names(obj) -> list[str]:
+    """Slot names of a legacy optimizer (``get_slot_names()``), else ``[]``."""
+    get = getattr(obj, "get_slot_names", None)
+    if not callable(get) or isinstance(obj, (Variable, list, tuple, dict)):
+        return []
+    return list(get())
+
+
+def get_slot(optimizer, variable, name: str):
+    """The legacy optimizer's slot ``name`` for ``variable``, or ``None``."""
+    try:
+        return optimizer.get_slot(variable, name)
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def create_slot(optimizer, variable, name: str, value):
+    """Create (restore-on-create) slot ``name`` of ``variable`` holding ``value``.
+
+    Returns the slot variable, or ``None`` if the optimizer cannot create slots.
+    """
+    create = getattr(optimizer, "create_slot", None)
+    if create is not None:
+        return create(variable, name, value)
+    add = getattr(optimizer, "add_slot", None)
+    if add is None:
+        return None
+    slot = add(variable, name, initializer=value)
+    slot.assign(value)
+    return slot
+
+
+# -- objects that create state lazily -----------------------------------------------------------
+
+#: Methods after which an object may have new children without assigning attributes
+#: (2.11+ optimizers append slots to lists in ``build``; legacy ones add weights).
+_STATE_CREATING_METHODS = ("build", "_create_all_weights", "_create_slots")
+
+
+def materialize(obj) -> None:
+    """Create state that exists as soon as it is first used, before matching its children.
+
+    Legacy optimizers create ``iter`` and their hyperparameter variables lazily; creating
+    them early gives the same variables (TensorFlow would restore them on creation).
+    """
+    if isinstance(obj, Trackable) and hasattr(obj, "_create_hypers") and \
+            hasattr(obj, "get_slot_names"):
+        _ = obj.iterations
+        obj._create_hypers()
+
+
+def watch_state_creation(obj) -> None:
+    """Make ``obj`` run its deferred restorations after the methods that create its state.
+
+    Objects that assign attributes when they create state need nothing (the engine runs
+    deferred restorations on assignment); optimizers append to lists inside ``build``, so
+    their instance gets a wrapper that calls ``_run_deferred_restorations()`` afterwards.
+    """
+    from numkeras.engine.base_layer import Layer
+
+    if not isinstance(obj, Trackable) or isinstance(obj, (Layer, Variable)):
+        return
+    for name in _STATE_CREATING_METHODS:
+        method = getattr(type(obj), name, None)
+        if method is None or name in obj.__dict__:
+            continue
+        object.__setattr__(obj, name, _then_restore(obj, method))
+
+
+def _then_restore(obj, method):
+    import functools
+    import weakref
+
+    ref = weakref.ref(obj)
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        owner = ref()
+        result = method(owner, *args, **kwargs)
+        owner._run_deferred_restorations()
+        return result
+
+    return wrapper
