@@ -100,6 +100,29 @@ def _analyze_split_string(split, bias_axes, input_shape, output_shape, left_elid
     return weight_shape, bias_shape, output_shape
 
 
+def _einsum_output_shape(equation: str, input_shape, kernel_shape) -> tuple:
+    """The output shape of ``einsum(equation, x, kernel)`` (``None`` for unknown dims)."""
+    lhs, out = equation.split("->")
+    x_spec, k_spec = lhs.split(",")
+    dims: dict = {}
+    ellipsis: tuple = ()
+
+    def bind(spec, shape):
+        pre, _, post = spec.partition("...")
+        shape = tuple(shape)
+        tail = shape[len(shape) - len(post):] if post else ()
+        for char, dim in [*zip(pre, shape), *zip(post, tail)]:
+            if dims.get(char) is None:
+                dims[char] = dim
+        return shape[len(pre):len(shape) - len(post)] if "..." in spec else ()
+
+    ellipsis = bind(x_spec, input_shape)
+    bind(k_spec, kernel_shape)
+    pre, sep, post = out.partition("...")
+    return tuple(dims[c] for c in pre) + (tuple(ellipsis) if sep else ()) + tuple(
+        dims[c] for c in post)
+
+
 class EinsumDense(Layer):
     """``activation(einsum(equation, inputs, kernel) + bias)``."""
 
@@ -157,8 +180,9 @@ class EinsumDense(Layer):
         return self.activation(out)
 
     def compute_output_shape(self, input_shape):
-        return tuple(analyze_einsum_string(self.equation, self.bias_axes, tuple(input_shape),
-                                           self.partial_output_shape)[2])
+        kernel_shape = self.kernel.shape if self.built else analyze_einsum_string(
+            self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape)[0]
+        return _einsum_output_shape(self.equation, input_shape, kernel_shape)
 
     def get_config(self):
         return {**super().get_config(), "output_shape": list(self.partial_output_shape),
