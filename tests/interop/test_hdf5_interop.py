@@ -21,8 +21,12 @@ def _tf_out(model, x):
     return model(x, training=False).numpy()
 
 
-def both_directions(build, x, tmp_path):
-    """Run the round trip for ``build(keras_module)``; return (tf model, numkeras model)."""
+def both_directions(build, x, tmp_path, fresh_tf_model=True):
+    """Run the round trip for ``build(keras_module)``; return (tf model, numkeras model).
+
+    ``fresh_tf_model=False`` loads numkeras's file back into the first tf-keras model (whose
+    weights all differ from the file's) instead of building a second one (slow for wide models).
+    """
     tfk = tf_keras()
     tf_model = build(tfk)
     tf_model.set_weights(random_weights(tf_model, seed=1))
@@ -41,7 +45,7 @@ def both_directions(build, x, tmp_path):
     nk_model.save_weights(nk_file)
     assert layout(nk_file) == layout(tf_file)
 
-    tf_model2 = build(tf_keras())
+    tf_model2 = build(tf_keras()) if fresh_tf_model else tf_model
     with no_tf_warnings():
         tf_model2.load_weights(nk_file)
     assert_same_weights(tf_model2.get_weights(), nk_model.get_weights())
@@ -169,19 +173,34 @@ def test_frozen_layers_and_frozen_nested_model(tmp_path):
                      "moving_variance:0", "kernel:0", "bias:0"]
 
 
-def test_wide_model_splits_layer_names(tmp_path):
-    def build(k):
-        model = subclassed(k, n_blocks=1010, width=2, name_prefix="w" * 60,
-                           initializer="zeros")
-        model(_x(1, 2))
-        return model
+def wide(k, n_layers=1010):
+    """A subclassed model with > 1000 long-named layers; every fifth one has weights (a Dense
+    layer's first call costs tf-keras ~4-10 ms, so not all of them do)."""
+    class Wide(k.Model):
+        def __init__(self):
+            super().__init__(name="wide")
+            self.blocks = [
+                k.layers.Dense(1, name=f"{'w' * 60}_{i:04d}") if i % 5 == 0 else
+                k.layers.Activation("linear", name=f"{'a' * 60}_{i:04d}")
+                for i in range(n_layers)]
 
-    both_directions(build, _x(3, 2), tmp_path)
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    model = Wide()
+    model(_x(1, 1))
+    return model
+
+
+def test_wide_model_splits_layer_names(tmp_path):
+    both_directions(wide, _x(3, 1), tmp_path, fresh_tf_model=False)
     with h5py.File(tmp_path / "from_numkeras.h5", "r") as f:
         assert "layer_names" not in f.attrs
         chunks = [f.attrs[f"layer_names{i}"] for i in range(2)]
         assert "layer_names2" not in f.attrs
-        assert sum(len(c) for c in chunks) == 1011
+        assert sum(len(c) for c in chunks) == 1010
         assert all(c.nbytes <= 64512 for c in chunks)
 
 
@@ -444,3 +463,27 @@ def test_transposed_conv_kernel_is_converted_like_tf_keras(tmp_path):
     assert_same_weights(model.get_weights(), tf_model.get_weights())
     x = _x(2, 6, 6, 3)
     assert_close_outputs(model.predict(x), _tf_out(tf_model, x))
+
+
+def test_subclassed_model_with_its_own_weights(tmp_path):
+    """The model's own variables travel in ``top_level_model_weights``."""
+    def build(k):
+        class Scaled(k.Model):
+            def __init__(self):
+                super().__init__(name="scaled")
+                self.dense = k.layers.Dense(3)
+                self.scale = self.add_weight(name="scale", shape=(3,), initializer="ones")
+                self.offset = self.add_weight(name="offset", shape=(), initializer="zeros",
+                                              trainable=False)
+
+            def call(self, x):
+                return self.dense(x) * self.scale + self.offset
+
+        model = Scaled()
+        model(_x(1, 2))
+        return model
+
+    both_directions(build, _x(4, 2), tmp_path)
+    with h5py.File(tmp_path / "from_numkeras.h5", "r") as f:
+        names = [n.decode() for n in f["top_level_model_weights"].attrs["weight_names"]]
+    assert names == ["scale:0", "offset:0"]
