@@ -29,7 +29,7 @@ import numpy as np
 
 from numkeras import backend, initializers
 from numkeras.engine.base_layer import Layer
-from numkeras.engine.keras_tensor import KerasTensor, get_mask, strip_mask
+from numkeras.engine.keras_tensor import KerasTensor, get_mask, strip_mask, with_mask
 from numkeras.layers._utils import serialize_initializer, serialize_object
 from numkeras.layers.core import Dropout
 from numkeras.layers.einsum_dense import EinsumDense
@@ -291,8 +291,8 @@ class MultiHeadAttention(Layer):
         dropped = strip_mask(self._dropout_layer(scores, training=training))
         out = einsum(self._combine_equation, dropped, v)
         out = strip_mask(self._output_dense(out))
-        if return_attention_scores:
-            return out, scores
+        if return_attention_scores:  # as tf-keras: the query's mask goes to the first output
+            return with_mask(out, get_mask(query)), scores
         return out
 
     def compute_output_spec(self, query, value, key=None, return_attention_scores=False,
@@ -438,8 +438,8 @@ class _BaseDenseAttention(Layer):
         result = dropped @ v
         if q_mask is not None:
             result = result * np.expand_dims(np.asarray(q_mask), -1).astype(result.dtype)
-        if return_attention_scores:
-            return result, weights
+        if return_attention_scores:  # as tf-keras: the query's mask goes to the first output
+            return with_mask(result, q_mask), weights
         return result
 
     def compute_mask(self, inputs, mask=None):
