@@ -391,3 +391,23 @@ def test_every_dtype_both_ways(tmp_path):
     tf.train.Checkpoint(**fresh).read(path).assert_consumed()
     for name, v in fresh.items():
         np.testing.assert_array_equal(v.numpy(), ours[name].numpy(), err_msg=name)
+
+
+def test_corrupt_tf_written_checkpoint_changes_nothing(tmp_path):
+    from numkeras.saving.tf_checkpoint.bundle import BundleReader
+    from numkeras.saving.tf_checkpoint.errors import CheckpointFormatError
+
+    t, n = both("functional")
+    t.set_weights(tf_side.random_weights(t, seed=14))
+    t.save_weights(str(tmp_path / "w"))
+    key = "layer_with_weights-2/bias/.ATTRIBUTES/VARIABLE_VALUE"
+    with BundleReader(str(tmp_path / "w")) as reader:
+        offset = reader.get_entry(key).offset
+    data_file = tmp_path / "w.data-00000-of-00001"
+    data = bytearray(data_file.read_bytes())
+    data[offset + 1] ^= 0x55
+    data_file.write_bytes(bytes(data))
+    before = n.get_weights()
+    with pytest.raises(CheckpointFormatError, match=key):
+        n.load_weights(str(tmp_path / "w"))
+    tf_side.assert_same_weights(n.get_weights(), before)

@@ -142,12 +142,15 @@ def lookup(obj, name: str):
 
 # -- legacy optimizers (OptimizerV2): slot variables are extra nodes ----------------------------
 
+def has_slots(obj) -> bool:
+    """Whether ``obj`` is a legacy optimizer (it has ``get_slot_names()`` and slots)."""
+    return isinstance(obj, Trackable) and not isinstance(obj, Variable) and \
+        callable(getattr(obj, "get_slot_names", None))
+
+
 def slot_names(obj) -> list[str]:
     """Slot names of a legacy optimizer (``get_slot_names()``), else ``[]``."""
-    get = getattr(obj, "get_slot_names", None)
-    if not callable(get) or isinstance(obj, (Variable, list, tuple, dict)):
-        return []
-    return list(get())
+    return list(obj.get_slot_names()) if has_slots(obj) else []
 
 
 def get_slot(optimizer, variable, name: str):

@@ -174,7 +174,7 @@ class _Restore:
                                        ref.slot_variable_node_id) for ref in node.slot_variables)
 
     def _check_slot_owner(self, node_id: int, obj) -> None:
-        if keras_view.slot_names(obj) or hasattr(obj, "create_slot"):
+        if keras_view.has_slots(obj):
             return
         raise ValueError(
             f"The checkpoint {self.prefix} holds slot variables of a legacy optimizer "
@@ -300,8 +300,8 @@ class _Restore:
 
     def run(self, check=None) -> None:
         """Match, let ``check(self)`` veto, verify, then assign and register deferrals."""
-        plans, deferred = self._match([(0, self.root, (self.root, ()))])
         try:
+            plans, deferred = self._match([(0, self.root, (self.root, ()))])
             if check is not None:
                 check(self)
             self._verify_deferred(deferred)
