@@ -59,6 +59,11 @@ def save_weights(model, filepath, overwrite: bool = True, save_format=None, opti
                  **kwargs):
     """Write ``model``'s weights to ``filepath`` in the format the path/``save_format`` pick."""
     filepath = path_to_string(filepath)
+    if _is_remote(filepath):
+        from numkeras.saving import remote
+
+        return remote.save_weights(model, filepath, overwrite=overwrite,
+                                   save_format=save_format, options=options, **kwargs)
     fmt = save_format_for(filepath, save_format)
     model._assert_weights_created()
     target = filepath + ".index" if fmt == "tf" else filepath
@@ -95,6 +100,28 @@ def load_format_for(filepath: str) -> str:
                             "SavedModel directory).")
 
 
+def _is_remote(filepath) -> bool:
+    """A ``gs://``, ``s3://``, ``memory://`` ... URL: staged by :mod:`.remote` (fsspec)."""
+    from numkeras.saving.remote import is_remote
+
+    return is_remote(filepath)
+
+
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,
+               safe_mode: bool = True):
+    """``numkeras.models.load_model`` that also accepts remote URLs (staged locally)."""
+    from numkeras.saving import serialization
+
+    filepath = path_to_string(filepath)
+    if _is_remote(filepath):
+        from numkeras.saving import remote
+
+        return remote.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                                 safe_mode=safe_mode)
+    return serialization.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                                    safe_mode=safe_mode)
+
+
 def _is_zip(filepath: str) -> bool:
     try:
         with open(filepath, "rb") as f:
@@ -107,6 +134,11 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
                  options=None):
     """Load weights from any supported file into ``model``; returns a load report/status."""
     filepath = path_to_string(filepath)
+    if _is_remote(filepath):
+        from numkeras.saving import remote
+
+        return remote.load_weights(model, filepath, skip_mismatch=skip_mismatch,
+                                   by_name=by_name, options=options)
     fmt = load_format_for(filepath)
     return _format_module(fmt).load_weights(model, filepath, skip_mismatch=skip_mismatch,
                                             by_name=by_name, options=options)
@@ -115,6 +147,11 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
 def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwargs):
     """``model.save``: a ``.keras`` archive, or a full-model ``.h5`` file."""
     filepath = path_to_string(filepath)
+    if _is_remote(filepath):
+        from numkeras.saving import remote
+
+        return remote.save_model(model, filepath, overwrite=overwrite, save_format=save_format,
+                                 **kwargs)
     fmt = "h5" if (save_format in ("h5", "hdf5") or filepath.endswith((".h5", ".hdf5"))) \
         else "keras_v3"
     if not overwrite and os.path.exists(filepath) and not ask_to_proceed_with_overwrite(
@@ -126,4 +163,5 @@ def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwar
     return module.save_model(model, filepath, **kwargs)
 
 
-__all__ = ["save_weights", "load_weights", "save_model", "save_format_for", "load_format_for"]
+__all__ = ["save_weights", "load_weights", "save_model", "load_model", "save_format_for",
+           "load_format_for"]
