@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 from numkeras.saving.paths import ask_to_proceed_with_overwrite, path_to_string
 
@@ -139,9 +140,17 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
 
         return remote.load_weights(model, filepath, skip_mismatch=skip_mismatch,
                                    by_name=by_name, options=options)
+    _wait_for_async_save(model)
     fmt = load_format_for(filepath)
     return _format_module(fmt).load_weights(model, filepath, skip_mismatch=skip_mismatch,
                                             by_name=by_name, options=options)
+
+
+def _wait_for_async_save(model) -> None:
+    """Finish ``model``'s pending asynchronous TF-format save (if any) before reading files."""
+    writer = sys.modules.get("numkeras.train._writer")  # loaded only if async saves were used
+    if writer is not None:
+        writer.sync(model)
 
 
 def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwargs):

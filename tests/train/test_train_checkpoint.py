@@ -159,3 +159,14 @@ def test_options_accept_every_field():
     assert options.experimental_enable_async_checkpoint is True
     assert options.experimental_io_device == "/job:localhost"
     assert options.experimental_skip_slot_variables is True
+
+
+def test_async_save_weights_then_load_waits(tmp_path):
+    model = nk.Sequential([layers.Dense(2, input_shape=(3,))])
+    values = [np.full(w.shape, 0.5, "float32") for w in model.get_weights()]
+    model.set_weights(values)
+    model.save_weights(str(tmp_path / "w"), options=CheckpointOptions(enable_async=True))
+    model.set_weights([np.zeros_like(v) for v in values])
+    model.load_weights(str(tmp_path / "w")).assert_consumed()  # waits for the write first
+    for got, want in zip(model.get_weights(), values):
+        np.testing.assert_array_equal(got, want)
