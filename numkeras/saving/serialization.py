@@ -47,6 +47,14 @@ _MODELS = frozenset({"Functional", "Model", "Sequential"})
 _TF_KERAS_ONLY = {"batch_input_shape", "input_shape", "input_dim", "batch_size",
                   "input_length", "implementation", "time_major"}
 _NOT_IN_KERAS3 = {"input_length", "implementation", "time_major"}
+_IGNORABLE = frozenset({"use_cudnn", "flash_attention"})  # Keras 3 compute choices
+# tf-keras config keys Keras 3's constructors refuse (inherited from Conv in tf-keras)
+_KERAS3_REFUSES = {
+    "SeparableConv1D": {"groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint"},
+    "SeparableConv2D": {"groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint"},
+    "DepthwiseConv1D": {"groups"}, "DepthwiseConv2D": {"groups"},
+    "MultiHeadAttention": {"query_shape", "key_shape", "value_shape", "softmax_robust_masking"},
+}
 
 
 class UnknownClassError(ValueError):
@@ -187,26 +195,57 @@ def _clean_initializers(config: dict) -> dict:
     return out
 
 
+def _overrides_from_config(cls) -> bool:
+    from numkeras.engine.base_layer import Layer
+
+    return getattr(cls.from_config, "__func__", None) is not Layer.from_config.__func__
+
+
 def _drop_unknown(cls, config: dict, label: str) -> dict:
+    """Keep the options ``cls`` takes; drop unknown unset ones and compute-only ones.
+
+    A class with its own ``from_config`` gets any other unknown option to decide on; for
+    the rest an unknown option that is set is an error.
+    """
     accepted, open_ended = _accepted(cls)
     if open_ended:
         return config
+    lenient = _overrides_from_config(cls)
     out = {}
     for key, value in config.items():
         if key in accepted:
             out[key] = value
-        elif value not in (None, False, {}, []):
+        elif value in (None, False, {}, []) or key in _IGNORABLE:
+            continue
+        elif lenient:
+            out[key] = value
+        else:
             raise ValueError(f"{label}: option {key}={value!r} from the file is not supported by "
                              f"numkeras's {cls.__name__}.")
     return out
 
 
-def clean_layer_config(cls, config: dict, class_name: str) -> dict:
+def _clean_nested(value, ctx):
+    """Clean every nested layer spec (a wrapper's ``layer``, an RNN's ``cell``...) in place."""
+    if isinstance(value, list):
+        return [_clean_nested(v, ctx) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("config"), dict) and "class_name" in value:
+        cls, builtin = ctx.lookup(value) if ctx is not None else (None, False)
+        if cls is not None and builtin and value["class_name"] not in _MODELS:
+            return {**value, "config": clean_layer_config(cls, value["config"],
+                                                          value["class_name"], ctx)}
+    return {k: _clean_nested(v, ctx) for k, v in value.items()}
+
+
+def clean_layer_config(cls, config: dict, class_name: str, ctx=None) -> dict:
     """A file's layer config as keyword arguments numkeras's ``cls`` accepts.
 
     Keras 3 dtype policies become dtype names, ``batch_shape`` becomes ``batch_input_shape``,
-    initializer options numkeras lacks are dropped when unset; any other option numkeras
-    does not have is dropped when it is None/False and an error otherwise.
+    initializer options numkeras lacks are dropped when unset, nested layer configs are
+    cleaned too; other options numkeras does not have are dropped when unset or
+    compute-only (``use_cudnn``...), and are an error otherwise.
     """
     config = _strip_sharing(dict(config))
     if "dtype" in config:
@@ -214,6 +253,7 @@ def clean_layer_config(cls, config: dict, class_name: str) -> dict:
     if "batch_shape" in config and "batch_input_shape" not in config:
         config["batch_input_shape"] = config.pop("batch_shape")
     config = _clean_initializers(config)
+    config = {k: _clean_nested(v, ctx) for k, v in config.items()}
     return _drop_unknown(cls, config, f"{class_name} '{config.get('name')}'")
 
 
@@ -234,7 +274,7 @@ def deserialize_layer(spec: dict, custom_objects: dict | None = None, _ctx=None)
         return _functional_from_config(config, ctx)
     if not builtin:
         return cls.from_config(config)
-    return cls.from_config(clean_layer_config(cls, config, name))
+    return cls.from_config(clean_layer_config(cls, config, name, ctx))
 
 
 def _check_classes(ctx: _Context, config) -> None:
@@ -480,27 +520,42 @@ def _class_spec(layer, style: str) -> dict:
     return {"module": cls.__module__, "class_name": name, "registered_name": name}
 
 
-def _keras3_layer_config(layer, config: dict) -> dict:
-    """tf-keras-style ``get_config`` output as Keras 3's constructor takes it."""
+def _keras3_layer_config(cls, config: dict) -> dict:
+    """tf-keras-style ``get_config`` output of a numkeras ``cls`` as Keras 3 takes it."""
     from numkeras.engine.input_layer import InputLayer
 
     config = dict(config)
-    if isinstance(layer, InputLayer):
+    if issubclass(cls, InputLayer):
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
-    own = _own_params(type(layer))
+    own = _own_params(cls)
     for key in _TF_KERAS_ONLY:
         if key in own and key not in _NOT_IN_KERAS3:
             continue
         value = config.pop(key, None)
         if key == "time_major" and value:
-            raise ValueError(f"Layer {layer.name}: time_major=True cannot be saved for Keras 3.")
-    if type(layer).__name__ == "BatchNormalization" and isinstance(config.get("axis"), list):
+            raise ValueError(f"Layer {config.get('name')}: time_major=True cannot be saved for "
+                             "Keras 3.")
+    for key in _KERAS3_REFUSES.get(cls.__name__, ()):
+        config.pop(key, None)
+    if cls.__name__ == "BatchNormalization" and isinstance(config.get("axis"), list):
         if len(config["axis"]) != 1:
-            raise ValueError(f"Layer {layer.name}: Keras 3's BatchNormalization takes one axis, "
-                             f"not {config['axis']}.")
+            raise ValueError(f"Layer {config.get('name')}: Keras 3's BatchNormalization takes "
+                             f"one axis, not {config['axis']}.")
         config["axis"] = config["axis"][0]
-    return config
+    return {k: _keras3_nested(v) for k, v in config.items()}
+
+
+def _keras3_nested(value):
+    if isinstance(value, list):
+        return [_keras3_nested(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    cls = _layer_classes().get(value.get("class_name")) if "class_name" in value else None
+    if cls is not None and isinstance(value.get("config"), dict) and \
+            cls.__module__.startswith("numkeras."):
+        return {**value, "config": _keras3_layer_config(cls, value["config"])}
+    return {k: _keras3_nested(v) for k, v in value.items()}
 
 
 def _own_params(cls) -> set:
@@ -543,7 +598,7 @@ def layer_spec(layer, style: str = KERAS3) -> dict:
     else:
         config = layer.get_config()
         if style == KERAS3 and type(layer).__module__.startswith("numkeras."):
-            config = _keras3_layer_config(layer, config)
+            config = _keras3_layer_config(type(layer), config)
     spec = {**spec, "config": _jsonable(config)}
     shape = _build_shape(layer)
     if shape is not None:
@@ -552,13 +607,18 @@ def layer_spec(layer, style: str = KERAS3) -> dict:
 
 
 def _build_shape(layer):
+    """The input shape of the layer's first call, when that call took one input argument
+    (Keras 3 builds multi-argument layers such as attention from a different spelling; for
+    those the graph rebuild builds them instead)."""
     from numkeras.engine.input_layer import InputLayer
 
-    if isinstance(layer, InputLayer) or not layer.built or not layer._inbound_nodes:
+    if isinstance(layer, InputLayer) or not layer.built:
         return None
-    node = layer._inbound_nodes[-1] if layer._inbound_nodes[0].is_input else \
-        layer._inbound_nodes[0]
-    return node.input_shapes if node.keras_inputs else None
+    nodes = [n for n in layer._inbound_nodes if not n.is_input]
+    if not nodes or len(nodes[0].call_args) != 1 or any(
+            isinstance(v, KerasTensor) for v in nest.flatten(nodes[0].call_kwargs)):
+        return None
+    return nodes[0].input_shapes
 
 
 def sequential_config(model, style: str = KERAS3) -> dict:

@@ -190,3 +190,61 @@ def test_compiled_keras3_file_with_optimizer_state_still_loads(tmp_path):
     ours.load_weights(path)
     assert_same_layer_weights(ours, theirs)
     assert_close_outputs(load_model(path).predict(x), theirs.predict(x, verbose=0))
+
+
+def build_recurrent(k):
+    """Conv1D, LSTM, Bidirectional(GRU), TimeDistributed(Dense), MultiHeadAttention."""
+    L = k.layers
+    x = k.Input((6, 4), name="x")
+    h = L.Conv1D(5, 3, padding="same", name="conv")(x)
+    h = L.LSTM(3, return_sequences=True, name="lstm")(h)
+    h = L.Bidirectional(L.GRU(2, return_sequences=True, name="gru"), name="bi")(h)
+    h = L.TimeDistributed(L.Dense(3, name="td_d"), name="td")(h)
+    h = L.MultiHeadAttention(2, 3, name="mha")(h, h)
+    h = L.GlobalAveragePooling1D(name="gap")(h)
+    return k.Model(x, L.Dense(2, name="out")(h), name="rnnnet")
+
+
+def build_conv(k):
+    L = k.layers
+    x = k.Input((8, 8, 3), name="img")
+    h = L.Conv2D(4, 3, activation="relu", name="c1")(x)
+    h = L.BatchNormalization(name="bn")(h)
+    h = L.MaxPooling2D(name="mp")(h)
+    h = L.SeparableConv2D(5, 2, name="sep")(h)
+    h = L.DepthwiseConv2D(2, name="dw")(h)
+    return k.Model(x, L.Dense(2, name="o")(L.Flatten(name="fl")(h)), name="imgnet")
+
+
+LATE = {"recurrent": (build_recurrent, (2, 6, 4)), "conv": (build_conv, (2, 8, 8, 3))}
+
+
+@pytest.mark.parametrize("kind", sorted(LATE))
+@pytest.mark.parametrize("side", ["tf_keras", "keras3"])
+def test_conv_and_recurrent_models_both_ways(tmp_path, kind, side):
+    build, shape = LATE[kind]
+    k = tf_keras() if side == "tf_keras" else keras3()
+    x = np.random.default_rng(3).normal(size=shape).astype("float32")
+    theirs = build(k)
+    theirs.set_weights(random_weights(theirs, 1))
+    expected = theirs.predict(x, verbose=0)
+    theirs.save(str(tmp_path / "t.keras"))
+    theirs.save_weights(str(tmp_path / "t.weights.h5"))
+    for name in ("t.keras", "t.weights.h5"):
+        numkeras.backend.clear_session()
+        ours = build(numkeras)
+        ours.load_weights(str(tmp_path / name))
+        assert_close_outputs(ours.predict(x), expected)
+    numkeras.backend.clear_session()
+    assert_close_outputs(load_model(str(tmp_path / "t.keras")).predict(x), expected)
+    # and back: numkeras-written files in their library
+    ours.set_weights(random_weights(ours, 2))
+    ours.save_weights(str(tmp_path / "o.weights.h5"))
+    mine = ours.predict(x)
+    again = build(k)
+    again.load_weights(str(tmp_path / "o.weights.h5"))
+    assert_close_outputs(again.predict(x, verbose=0), mine)
+    if side == "keras3":
+        ours.save(str(tmp_path / "o.keras"))
+        assert_close_outputs(k.models.load_model(str(tmp_path / "o.keras")).predict(
+            x, verbose=0), mine)

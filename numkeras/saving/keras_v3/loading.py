@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numkeras.saving.keras_v3.walk import FLAVOURS, KERAS3, TF_KERAS, Entry, walk
+from numkeras.saving.keras_v3.walk import (
+    FLAVOURS,
+    KERAS3,
+    LEGACY_LAYERS,
+    TF_KERAS,
+    Entry,
+    legacy_path,
+    walk,
+)
 from numkeras.saving.report import LoadReport
 
 
@@ -66,11 +74,7 @@ def make_plan(model, index, flavour: str) -> Plan:
     """Match every object of ``model`` (walked in ``flavour``) against ``index``."""
     plan = Plan(flavour)
     for entry in walk(model, flavour):
-        path = entry.path
-        group = index.find(path)
-        if group is None and path:
-            group = index.find(path, legacy=True)
-            path = path if group is None else _legacy(path)
+        path, group = _locate(index, entry.path)
         if not entry.variables and not group:
             continue
         pairs, problem = _match(entry, group, index.filename)
@@ -84,10 +88,23 @@ def make_plan(model, index, flavour: str) -> Plan:
     return plan
 
 
-def _legacy(path: str) -> str:
-    from numkeras.saving.keras_v3.walk import legacy_path
+def _public(path: str) -> str:
+    """Keras 3 exposes private sub-layers through public properties (``query_dense`` for
+    ``_query_dense``) and visits those first: the path with the underscores dropped."""
+    return "/".join(p[1:] if p.startswith("_") and p != LEGACY_LAYERS else p
+                    for p in path.split("/"))
 
-    return legacy_path(path)
+
+def _locate(index, path: str) -> tuple[str, dict | None]:
+    """The group of the object at ``path``, trying the other spellings only if missing."""
+    candidates = [path]
+    if path:
+        candidates += [legacy_path(path), _public(path), legacy_path(_public(path))]
+    for candidate in candidates:
+        group = index.find(candidate)
+        if group is not None:
+            return candidate, group
+    return path, None
 
 
 def choose_plan(model, index) -> Plan:
