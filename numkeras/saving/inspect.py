@@ -164,7 +164,11 @@ def _h5_kind(path: str) -> str:
     """``h5``, ``h5-model`` or ``weights.h5`` for an HDF5 file, from its top-level layout."""
     import h5py
 
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError:  # unreadable: classify by name; inspect/verify then report the damage
+        return "weights.h5" if path.endswith(".weights.h5") else "h5"
+    with f:
         if "model_config" in f.attrs or "model_weights" in f:
             return "h5-model"
         if "layer_names" in f.attrs or "layer_names0" in f.attrs:
@@ -231,6 +235,7 @@ def detect(path) -> tuple[str, str]:
 
 
 def _detect_folder(path: str) -> tuple[str, str]:
+    path = os.path.normpath(path)
     variables = os.path.join(path, "variables", "variables")
     if os.path.isfile(variables + ".index"):
         return "saved-model", variables
