@@ -72,8 +72,14 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
             source.close()
 
 
-def save_model(model, path, style: str = "keras3", **kwargs) -> None:
-    """``model.save('x.keras')``: config (Keras 3 by default, ``style='tf_keras'``) + weights."""
+def save_model(model, path, style: str = "keras3", include_optimizer: bool = True,
+               options=None, **kwargs) -> None:
+    """``model.save('x.keras')``: config (Keras 3 by default, ``style='tf_keras'``) + weights.
+
+    ``include_optimizer`` and ``options`` are accepted for tf-keras compatibility: a compiled
+    optimizer's variables are stored with the weights either way, and no compile config is
+    written.
+    """
     from numkeras.saving import serialization
 
     path = path_to_string(path)
