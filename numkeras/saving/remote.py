@@ -57,7 +57,9 @@ def filesystem(url: str):
     try:
         return fsspec.core.url_to_fs(url)
     except ImportError as exc:  # fsspec knows the scheme but its driver is missing
-        raise ImportError(f"Cannot use {url!r}: {exc} {_INSTALL_HINT}") from exc
+        raise ImportError(f"Cannot use {url!r}: fsspec needs a driver for this scheme "
+                          f"({str(exc).rstrip('.')}). Install it, e.g. pip install gcsfs "
+                          "(gs://) or s3fs (s3://).") from exc
     except ValueError as exc:  # unknown protocol
         raise ValueError(f"Cannot use {url!r}: {exc}") from exc
 
