@@ -215,16 +215,17 @@ def watch_state_creation(obj) -> None:
 
 
 def _then_restore(obj, method):
-    import functools
-    import weakref
+    """``method`` bound to ``obj``, followed by ``obj._run_deferred_restorations()``.
 
-    ref = weakref.ref(obj)
+    A bound method (not a closure), so ``copy.deepcopy(obj)`` rebinds it to the copy.
+    """
+    import functools
+    import types
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        owner = ref()
-        result = method(owner, *args, **kwargs)
-        owner._run_deferred_restorations()
+    def wrapper(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        self._run_deferred_restorations()
         return result
 
-    return wrapper
+    return types.MethodType(wrapper, obj)

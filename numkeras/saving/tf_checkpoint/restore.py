@@ -357,6 +357,9 @@ class _DeferredChild:
         self.path = path
         self.node_id = node_id
 
+    def __deepcopy__(self, memo) -> _DeferredChild:
+        return self  # a copied object shares the pending restore of the original
+
     def __call__(self, owner) -> bool:
         if self.node_id in self.restore.bound:
             return True
