@@ -115,8 +115,6 @@ def _check_connected(inputs: list, order: list) -> None:
 
 def init_graph_network(model, inputs, outputs) -> None:
     """Turn ``model`` into a graph network from symbolic ``inputs`` to ``outputs``."""
-    from numkeras.engine.node import Node
-
     flat_in, flat_out = nest.flatten(inputs), nest.flatten(outputs)
     for t in flat_in + flat_out:
         if not isinstance(t, KerasTensor):
@@ -145,7 +143,6 @@ def init_graph_network(model, inputs, outputs) -> None:
             usage[id(t)] += 1
     set_(model, "_tensor_usage", dict(usage))
     set_(model, "built", True)
-    Node(model, call_args=(inputs,), outputs=outputs)
 
 
 def _flatten_call_inputs(model, inputs) -> list:

@@ -200,6 +200,16 @@ class Model(Layer):
         return saving.save_model(self, filepath, overwrite=overwrite, save_format=save_format,
                                  **kwargs)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON, as tf.keras's ``to_json`` (see ``models.model_from_json``)."""
+        import json
+
+        from numkeras.saving import serialization
+
+        spec = serialization.serialize_model(self, style=serialization.TF_KERAS)
+        return json.dumps({"class_name": spec["class_name"], "config": spec["config"],
+                           "keras_version": "2.21.0", "backend": "tensorflow"}, **kwargs)
+
     # -- summary ---------------------------------------------------------------------------
     def summary(self, line_length: int = 65, print_fn=None) -> None:
         """Print a table of layers, output shapes and parameter counts."""

@@ -48,6 +48,12 @@ def fsync_dir(directory: str) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
     """Yield a temporary path beside ``filepath``; on success it replaces ``filepath``.
@@ -63,6 +69,7 @@ def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
                                suffix=suffix + ".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; saved files get normal modes
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
