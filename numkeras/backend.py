@@ -69,8 +69,9 @@ def unique_object_name(base: str, zero_based: bool = True) -> str:
 
 
 def to_snake_case(name: str) -> str:
-    """Class name to layer base name: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``."""
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    """Class name to layer base name: ``Conv2D`` -> ``conv2d``, ``PReLU`` -> ``p_re_lu``,
+    ``ConvLSTM2D`` -> ``conv_lstm2d`` (tf-keras's ``generic_utils.to_snake_case``)."""
+    intermediate = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)  # tf-keras: ConvLSTM2D
     insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
     return insecure if insecure[0] != "_" else "private" + insecure
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numkeras import activations, backend
+from numkeras import activations
 from numkeras.engine.base_layer import Layer
 from numkeras.layers._utils import serialize_activation, serialize_initializer, serialize_object
 from numkeras.layers.recurrent import _cell_property
@@ -206,10 +206,6 @@ class ConvLSTM(RNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, **kwargs)
         self.activity_regularizer = activity_regularizer
-
-    def _default_name(self) -> str:
-        # tf-keras's snake case of "ConvLSTM2D" is "conv_lstm2d"
-        return backend.unique_object_name(f"conv_lstm{self._rank}d")
 
     @property
     def _input_rank(self):
