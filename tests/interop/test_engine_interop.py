@@ -163,3 +163,18 @@ def test_batch_normalization_training_updates_match_tf_keras():
         assert_close_outputs(out_ours, out_theirs)
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_sub_model_on_intermediate_tensors_does_not_change_the_outer_graph():
+    """The encoder/autoencoder pattern: a model built on an intermediate tensor first."""
+    tfk = tf_keras()
+    names = []
+    for k in (tfk, nk):
+        inp = k.Input((4,))
+        code = k.layers.Dense(2)(inp)
+        encoder = k.Model(inp, code)
+        decoded = k.layers.Dense(4)(code)
+        autoencoder = k.Model(inp, decoded)
+        names.append(([la.name for la in autoencoder.layers], [la.name for la in encoder.layers],
+                      [w.name for w in autoencoder.weights]))
+    assert names[0] == names[1]
