@@ -88,9 +88,13 @@ def _output_shape(output_rank, known_last_dims):
     return [None] * (output_rank - len(known_last_dims)) + list(known_last_dims)
 
 
-def _masked_softmax_math(scores, mask, axes):
-    """tf-keras ``Softmax`` with a mask: masked entries get ``-1e9`` added first."""
-    if mask is not None:
+def _masked_softmax_math(scores, mask, axes, robust=False):
+    """tf-keras ``Softmax`` with a mask: masked entries get ``-1e9`` added first (replaced by
+    ``-1e9`` with ``robust`` masking)."""
+    if mask is not None and robust:
+        scores = np.where(np.asarray(mask) > 0.5, scores, np.asarray(_LARGE_NEGATIVE,
+                                                                      scores.dtype))
+    elif mask is not None:
         scores = scores + (1.0 - mask.astype(scores.dtype)) * np.asarray(_LARGE_NEGATIVE,
                                                                          scores.dtype)
     if len(axes) > 1:
@@ -104,17 +108,18 @@ class _AttentionSoftmax(Layer):
     """The ``_softmax`` sub-layer of MultiHeadAttention (named ``softmax``, as tf-keras's
     ``Softmax`` layer is): a softmax over ``axis`` where masked entries get ``-1e9``."""
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis=-1, robust_masking=False, **kwargs):
         super().__init__(**kwargs)
         object.__setattr__(self, "axis", tuple(axis) if isinstance(axis, (list, tuple))
                            else (axis,))
+        self.robust_masking = bool(robust_masking)
         self.supports_masking = True
 
     def _default_name(self) -> str:
         return backend.unique_object_name("softmax")
 
     def call(self, inputs, mask=None):
-        return _masked_softmax_math(inputs, mask, self.axis)
+        return _masked_softmax_math(inputs, mask, self.axis, self.robust_masking)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -226,7 +231,8 @@ class MultiHeadAttention(Layer):
         object.__setattr__(self, "_dot_product_equation", dot_eq)
         object.__setattr__(self, "_combine_equation", combine_eq)
         norm_axes = tuple(range(scores_rank - len(axes), scores_rank))
-        self._softmax = _AttentionSoftmax(axis=norm_axes, dtype=self.dtype)
+        self._softmax = _AttentionSoftmax(axis=norm_axes, dtype=self.dtype,
+                                          robust_masking=self._softmax_robust_masking)
         self._dropout_layer = Dropout(rate=self._dropout, dtype=self.dtype)
 
     def _build_sublayers(self, q_shape, v_shape, k_shape) -> None:
