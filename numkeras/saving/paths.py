@@ -79,3 +79,58 @@ def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_write_paths(filepaths: list[str]) -> Iterator[list[str]]:
+    """Temporary paths beside each of ``filepaths``; on success each replaces its target.
+
+    For saves made of several files whose **last** path is the commit marker (a manifest or
+    an index naming the others): every file is written and fsynced before any is renamed,
+    then they are renamed in order, the marker last. Names fixed by a format cannot all be
+    replaced at once, so if the save replaces files that an existing marker names, that old
+    marker is deleted first: a save interrupted during the renames leaves no marker (loads
+    fail with a clear "not found") instead of an old marker naming a mix of old and new
+    files. If the body raises, nothing is renamed or deleted and the temporary files go.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = [os.path.join(folder, n) for n in ("a.bin", "index")]
+    >>> with atomic_write_paths(paths) as tmps:
+    ...     for tmp in tmps:
+    ...         with open(tmp, "w") as f:
+    ...             _ = f.write("x")
+    >>> sorted(os.listdir(folder))
+    ['a.bin', 'index']
+    """
+    pending: list[str] = []
+    done = 0
+    try:
+        for filepath in filepaths:
+            directory = os.path.dirname(os.path.abspath(filepath))
+            if not os.path.isdir(directory):
+                raise FileNotFoundError(f"Cannot save to {filepath!r}: the folder {directory!r} "
+                                        "does not exist. Create it first.")
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(filepath) + ".",
+                                       suffix=".tmp")
+            os.close(fd)
+            pending.append(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+        yield list(pending)
+        for tmp in pending:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        *parts, marker = filepaths
+        if os.path.exists(marker) and any(os.path.exists(p) for p in parts):
+            os.remove(marker)
+            fsync_dir(os.path.dirname(os.path.abspath(marker)))
+        for tmp, filepath in zip(pending, filepaths):
+            os.replace(tmp, filepath)
+            done += 1
+        for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in filepaths}):
+            fsync_dir(directory)
+    except BaseException:
+        for tmp in pending[done:]:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+        raise

@@ -18,7 +18,7 @@ import zipfile
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
 from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
-from numkeras.saving.paths import atomic_write_path
+from numkeras.saving.paths import atomic_write_path, atomic_write_paths
 
 KERAS_VERSION = "3.15.1"
 
@@ -70,11 +70,16 @@ def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
     plan = sharded.plan_shards([(e.path, [v.nbytes for v in e.variables]) for e in entries],
                                max_bytes)
     base, folder = sharded.base_name(filepath), os.path.dirname(os.path.abspath(filepath))
-    weight_map = _write_shards(entries, plan, base, folder)
-    total = float(sum(v.nbytes for e in entries for v in e.variables))
-    manifest = {"metadata": {"total_size": total}, "weight_map": weight_map}
-    with atomic_write_path(filepath) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(manifest, indent=4))
+    names = [sharded.shard_name(base, index) for index in range(len(plan))]
+    # Every shard and the manifest are complete on disk before any is renamed; the manifest
+    # is renamed last (see atomic_write_paths: a kill during the renames leaves no manifest,
+    # never an old manifest naming a mix of old and new shards).
+    with atomic_write_paths([os.path.join(folder, n) for n in names] + [filepath]) as tmps:
+        weight_map = _write_shards(entries, plan, names, tmps[:-1])
+        total = float(sum(v.nbytes for e in entries for v in e.variables))
+        manifest = {"metadata": {"total_size": total}, "weight_map": weight_map}
+        with open(tmps[-1], "w", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=4))
     return manifest
 
 
@@ -89,14 +94,15 @@ def _make_shard(entries: list, plan: list) -> dict:
     return where
 
 
-def _write_shards(entries: list, plan: list, base: str, folder: str) -> dict:
+def _write_shards(entries: list, plan: list, names: list[str], targets: list[str]) -> dict:
+    """Write shard ``i`` (named ``names[i]`` in the manifest) to the file ``targets[i]``."""
     h5py = import_h5py()
     make_shard = _make_shard(entries, plan)
     by_path = {e.path: e for e in entries}
     weight_map: dict = {}
     for index, assigned in enumerate(plan):
-        name = sharded.shard_name(base, index)
-        with atomic_write_path(os.path.join(folder, name)) as tmp, h5py.File(tmp, "w") as f:
+        name = names[index]
+        with h5py.File(targets[index], "w") as f:
             groups = {}
             for entry in entries:
                 if make_shard[entry.path] == index:

@@ -345,6 +345,13 @@ class BundleWriter:
             with pending_files([index_path]) as (index,):
                 index.file.write(build_table(items))
                 index.finish()
+                if os.path.exists(index_path) and any(os.path.exists(p.path)
+                                                      for p in self._pending):
+                    # Overwriting a checkpoint in place: its data files keep their names, so
+                    # retire the old index first -- a kill during the renames then leaves no
+                    # index (a clean "not found") rather than an old index over new data.
+                    os.remove(index_path)
+                    fsync_dir(os.path.dirname(os.path.abspath(index_path)))
                 for pending in self._pending:  # data first: the index is the commit marker
                     pending.commit()
                 index.commit()

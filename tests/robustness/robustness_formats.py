@@ -1,0 +1,212 @@
+"""Shared helpers of the robustness tests: one small model, every file format, timeouts.
+
+Each format is a :class:`Format` with ``save(model, folder)`` (returns the path a user would
+load) and ``load(model, path)``; ``files(folder)`` lists the files of the format that a
+loader reads (what truncation and bit-flip sweeps damage).
+
+Formats: ``h5`` (legacy ``.h5``), ``tf`` (``save_weights`` to a TF checkpoint prefix),
+``weights_h5`` (Keras 3 ``.weights.h5``), ``weights_json`` (sharded ``.weights.json``),
+``keras`` (``model.save`` to a ``.keras`` archive), ``train_ckpt``
+(``numkeras.train.Checkpoint.save``) and ``manager`` (``CheckpointManager.save``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import numkeras as nk
+from numkeras import layers
+
+#: Errors a loader may raise for a damaged file (``KerasFileError`` and
+#: ``CheckpointFormatError`` are ``ValueError`` subclasses).
+CLEAN_ERRORS = (ValueError, OSError)
+
+
+def small_model(seed: int = 0, width: int = 3):
+    """Dense -> BatchNormalization -> Dense, weights drawn from ``seed`` (built, 4 inputs)."""
+    model = nk.Sequential([
+        layers.Dense(width, input_shape=(4,), name="d1"),
+        layers.BatchNormalization(name="bn"),
+        layers.Dense(2, name="d2"),
+    ], name="m")
+    fill(model, seed)
+    return model
+
+
+def fill(model, seed: int) -> list[np.ndarray]:
+    """Set every weight of ``model`` to values drawn from ``seed``; returns them."""
+    rng = np.random.default_rng(seed)
+    values = [rng.standard_normal(w.shape).astype(w.dtype) + (seed % 7) for w in
+              model.get_weights()]
+    model.set_weights(values)
+    return [v.copy() for v in values]
+
+
+def weights(model) -> list[np.ndarray]:
+    return [np.array(w, copy=True) for w in model.get_weights()]
+
+
+def same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(x.shape == y.shape and x.dtype == y.dtype and
+                                    np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def assert_same(a, b) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.shape == y.shape and x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)
+
+
+# -- formats --------------------------------------------------------------------------------
+
+def _train_load(model, path):
+    status = nk.train.Checkpoint(model=model).restore(path)
+    status.assert_existing_objects_matched()
+    return status
+
+
+def _latest(folder: str) -> str | None:
+    return nk.train.latest_checkpoint(folder)
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    #: ``saver(model, folder)`` -> a callable that saves ``model`` and returns the path to load;
+    #: calling it again saves the model's current weights again (as a training loop does).
+    saver: Callable
+    load: Callable  # (model, path) -> status/report
+    files: Callable  # (folder) -> data files a loader reads
+    #: whether the loader checks data bytes (a flipped data byte must be detected)
+    checksummed: bool = False
+
+    def save(self, model, folder: str) -> str:
+        return self.saver(model, folder)()
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _weights_saver(filename: str, **kwargs):
+    def saver(model, folder):
+        path = os.path.join(folder, filename)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+
+        def save():
+            model.save_weights(path, **kwargs)
+            return path
+        return save
+    return saver
+
+
+def _keras_saver(model, folder):
+    path = os.path.join(folder, "m.keras")
+    os.makedirs(folder, exist_ok=True)
+
+    def save():
+        model.save(path)
+        return path
+    return save
+
+
+def _train_saver(model, folder):
+    ckpt = nk.train.Checkpoint(model=model)
+    prefix = os.path.join(folder, "tc", "ckpt")
+    return lambda: ckpt.save(prefix)
+
+
+def _manager_saver(model, folder):
+    manager = nk.train.CheckpointManager(nk.train.Checkpoint(model=model),
+                                         os.path.join(folder, "mgr"), max_to_keep=1)
+    return manager.save
+
+
+def _load_weights(model, path):
+    return model.load_weights(path)
+
+
+def _load_latest(model, path):
+    folder = os.path.dirname(path)
+    latest = _latest(folder)
+    if latest is None:
+        raise FileNotFoundError(f"no complete checkpoint in {folder}")
+    return _train_load(model, latest)
+
+
+def _files_glob(*patterns):
+    def files(folder):
+        out = []
+        for pattern in patterns:
+            out += glob.glob(os.path.join(folder, pattern))
+        return sorted(p for p in out if not os.path.basename(p).startswith(".") and
+                      not p.endswith(".tmp"))
+    return files
+
+
+#: ~50 bytes per shard: several shards for the small model
+SHARD_GB = 50 / 1024 ** 3
+
+FORMATS = {
+    "h5": Format("h5", _weights_saver("w.h5"), _load_weights, _files_glob("w.h5")),
+    "tf": Format("tf", _weights_saver("ckpt/w"), _load_weights, _files_glob("ckpt/w.*"),
+                 checksummed=True),
+    "weights_h5": Format("weights_h5", _weights_saver("w.weights.h5"), _load_weights,
+                         _files_glob("w.weights.h5")),
+    "weights_json": Format("weights_json",
+                           _weights_saver("w.weights.json", max_shard_size=SHARD_GB),
+                           _load_weights, _files_glob("w.weights.json", "w_*.weights.h5")),
+    "keras": Format("keras", _keras_saver, _load_weights, _files_glob("m.keras")),
+    "train_ckpt": Format("train_ckpt", _train_saver, _load_latest,
+                         _files_glob("tc/ckpt-*", "tc/checkpoint"), checksummed=True),
+    "manager": Format("manager", _manager_saver, _load_latest,
+                      _files_glob("mgr/ckpt-*", "mgr/checkpoint"), checksummed=True),
+}
+#: Formats written by ``model.save_weights``/``model.save`` and read by ``load_weights``.
+WEIGHT_FORMATS = ["h5", "tf", "weights_h5", "weights_json", "keras"]
+
+
+# -- timeouts -------------------------------------------------------------------------------
+
+class Hang(Exception):
+    """Raised by :func:`deadline` when a case runs too long (not an OSError/ValueError)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float = 5.0):
+    """Fail the block with :class:`Hang` after ``seconds`` (SIGALRM; main thread only)."""
+
+    def on_alarm(signum, frame):
+        raise Hang(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def load_outcome(fmt: Format, path: str, seed_model: int = 99):
+    """Load ``path`` into a fresh model: ``("ok", weights)`` or ``("error", exc)``.
+
+    Any exception other than a clean error fails the test; so does a failed load that
+    changed the model.
+    """
+    model = small_model(seed_model)
+    before = weights(model)
+    try:
+        with deadline():
+            fmt.load(model, path)
+    except CLEAN_ERRORS as exc:
+        assert_same(weights(model), before)
+        return "error", exc
+    return "ok", weights(model)
