@@ -1,4 +1,5 @@
-"""Run every benchmark and print a Markdown table (``make bench``).
+"""Run every benchmark and print Markdown tables (``make bench``; ``python -m bench forward``
+runs one section: ``import``, ``weights`` or ``forward``).
 
 Speed and memory are measured here, never in the test suite. Each case runs in a fresh
 process; "max RSS" is that process's peak resident memory (imports included).
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 
+APPLICATIONS = ["MobileNetV2", "ResNet50", "ResNet50V2", "VGG16", "EfficientNetB0", "DenseNet121"]
 FORMATS = [(".h5", "HDF5 .h5"), ("", "TF checkpoint"), (".weights.h5", "Keras 3 .weights.h5")]
 
 
@@ -40,11 +42,39 @@ def _fmt(result: dict | None) -> str:
     return f"{result['seconds']:.3f} s / {result['max_rss_mb']:.0f} MB"
 
 
-def main() -> None:
+def _forward() -> None:
+    print("## Forward pass (`model.predict`, batch 8, 224x224x3, float32, CPU; best of 3 after "
+          "a warm-up call / peak RSS of the process)\n")
+    print("Each application is built with `weights=None` and `include_top=True`.\n")
+    print("| application | numkeras | tf-keras 2.21 | numkeras / tf-keras |")
+    print("|---|---|---|---|")
+    for app in APPLICATIONS:
+        ours, theirs = (_run_case("forward", lib, app) for lib in ("numkeras", "tf_keras"))
+        ratio = (f"{ours['seconds'] / theirs['seconds']:.1f}x"
+                 if "seconds" in ours and "seconds" in theirs else "-")
+        print(f"| {app} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} |")
+        sys.stdout.flush()
+
+
+def main(sections: list[str]) -> None:
+    """Run the given sections (``import``, ``weights``, ``forward``), or all of them."""
+    sections = sections or ["import", "weights", "forward"]
+    if "import" in sections:
+        _imports()
+    if "weights" in sections:
+        _weights()
+    if "forward" in sections:
+        _forward()
+
+
+def _imports() -> None:
     numpy_t, numkeras_t = _import_time("numpy"), _import_time("numkeras")
     print("## Import time (best of 10 fresh interpreters)\n")
     print(f"`import numpy`: {numpy_t * 1000:.0f} ms; `import numkeras`: "
           f"{numkeras_t * 1000:.0f} ms ({numkeras_t / numpy_t:.2f}x)\n")
+
+
+def _weights() -> None:
     print("## Weights (time of the operation, best of 3 / peak RSS of the process)\n")
     print("Models: *wide* = 2,000 Dense(16) layers (4,000 small variables); "
           "*big* = 4 Dense(4096) layers without bias (256 MiB of float32).\n")
@@ -58,7 +88,8 @@ def main() -> None:
                 row = [_run_case(phase, lib, shape, suffix) for lib in ("numkeras", "tf_keras")]
                 print(f"| {phase} {label} | {shape} | {_fmt(row[0])} | {_fmt(row[1])} |")
         sys.stdout.flush()
+    print()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

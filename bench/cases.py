@@ -79,6 +79,17 @@ def _save_load(lib: str, shape: str, suffix: str, phase: str) -> float:
         return _best(lambda: model.load_weights(path))
 
 
+def case_forward(lib: str, app: str, batch: int = 8, size: int = 224) -> float:
+    """``model.predict`` on a batch of ``batch`` random ``size``x``size`` images (one warm-up
+    call first: tf-keras traces its predict function then)."""
+    import numpy as np
+
+    model = getattr(_keras(lib).applications, app)(weights=None)
+    x = np.random.default_rng(0).uniform(-1, 1, (batch, size, size, 3)).astype("float32")
+    model.predict(x, batch_size=batch, verbose=0)
+    return _best(lambda: model.predict(x, batch_size=batch, verbose=0))
+
+
 def main(argv: list[str]) -> None:
     name, lib, *rest = argv
     if name == "weights_api":
@@ -86,6 +97,8 @@ def main(argv: list[str]) -> None:
     elif name in ("save", "load"):
         shape, suffix = rest
         seconds = _save_load(lib, shape, suffix, name)
+    elif name == "forward":
+        seconds = case_forward(lib, *rest)
     else:
         raise SystemExit(f"unknown case {name}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -92,9 +92,13 @@ DenseNet169 = _densenet((6, 12, 32, 32), "DenseNet169")
 DenseNet201 = _densenet((6, 12, 48, 32), "DenseNet201")
 
 
+decode_predictions = utils.decode_predictions
+
+
 def preprocess_input(x, data_format=None):
     """Scale pixels (0..255) to [0, 1], then standardise each channel (torch mode)."""
     return utils.preprocess_input(x, data_format=data_format, mode="torch")
 
 
-__all__ = ["DenseNet121", "DenseNet169", "DenseNet201", "preprocess_input"]
+__all__ = ["DenseNet121", "DenseNet169", "DenseNet201", "decode_predictions",
+           "preprocess_input"]

@@ -155,9 +155,13 @@ EfficientNetB6 = _efficientnet(6, 1.8, 2.6, 528, 0.5)
 EfficientNetB7 = _efficientnet(7, 2.0, 3.1, 600, 0.5)
 
 
+decode_predictions = utils.decode_predictions
+
+
 def preprocess_input(x, data_format=None):
     """A placeholder, as in tf-keras: EfficientNet models rescale their inputs themselves."""
     return x
 
 
-__all__ = [f"EfficientNetB{i}" for i in range(8)] + ["preprocess_input"]
+__all__ = [f"EfficientNetB{i}" for i in range(8)] + ["decode_predictions",
+                                                  "preprocess_input"]

@@ -12,6 +12,7 @@ array([[[-1. , -0.6,  1. ]]], dtype=float32)
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 
@@ -24,6 +25,9 @@ from numkeras.engine.keras_tensor import KerasTensor
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
 _TORCH_STD = (0.229, 0.224, 0.225)
+_CLASS_INDEX_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
+                    "imagenet_class_index.json")
+_CLASS_INDEX: dict[str, dict] = {}
 
 
 # -- preprocessing -------------------------------------------------------------------------
@@ -61,6 +65,38 @@ def preprocess_input(x, data_format=None, mode: str = "caffe"):
     if std is not None:
         x /= np.asarray(std, x.dtype).reshape(shape)
     return x
+
+
+def decode_predictions(preds, top: int = 5, class_index_path=None) -> list:
+    """The ``top`` classes of each row of ``preds`` (shape ``(samples, 1000)``), as lists of
+    ``(class_name, class_description, score)`` tuples, best first.
+
+    The class names come from ``imagenet_class_index.json``: ``class_index_path``, or by
+    default the copy tf-keras caches in ``~/.keras/models`` (``$KERAS_HOME/models``).
+    numkeras never downloads it.
+    """
+    preds = np.asarray(preds)
+    if preds.ndim != 2 or preds.shape[1] != 1000:
+        raise ValueError("`decode_predictions` expects a batch of predictions (i.e. a 2D array "
+                         f"of shape (samples, 1000)). Found array with shape: {preds.shape}")
+    if class_index_path is None:
+        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+        class_index_path = os.path.join(home, "models", "imagenet_class_index.json")
+    path = os.fspath(class_index_path)
+    if path not in _CLASS_INDEX:
+        if not os.path.exists(path):
+            raise ValueError(f"decode_predictions needs the ImageNet class index {path}, which "
+                             "does not exist; numkeras never downloads. Fetch it from "
+                             f"{_CLASS_INDEX_URL} and pass `class_index_path=`.")
+        with open(path) as f:
+            _CLASS_INDEX[path] = json.load(f)
+    index = _CLASS_INDEX[path]
+    results = []
+    for pred in preds:
+        best = pred.argsort()[-top:][::-1]
+        results.append(sorted((tuple(index[str(i)]) + (pred[i],) for i in best),
+                              key=lambda r: r[2], reverse=True))
+    return results
 
 
 # -- building blocks -----------------------------------------------------------------------
@@ -210,4 +246,5 @@ def check_unknown_kwargs(kwargs: dict) -> None:
         raise ValueError(f"Unknown argument(s): {kwargs}")
 
 
-__all__ = ["preprocess_input", "obtain_input_shape", "correct_pad", "validate_activation"]
+__all__ = ["preprocess_input", "decode_predictions", "obtain_input_shape", "correct_pad",
+           "validate_activation"]

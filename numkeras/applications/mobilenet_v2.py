@@ -101,9 +101,12 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None, inp
                         weights_path)
 
 
+decode_predictions = utils.decode_predictions
+
+
 def preprocess_input(x, data_format=None):
     """Scale pixels (0..255) to [-1, 1]."""
     return utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-__all__ = ["MobileNetV2", "preprocess_input"]
+__all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]

@@ -5,7 +5,7 @@ also makes the V2 (pre-activation) models of :mod:`numkeras.applications.resnet_
 >>> from numkeras.applications import ResNet50
 >>> backend.clear_session()
 >>> model = ResNet50(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg")
->>> model.name, len(model.layers), model.output_shape
+>>> model.name, len(model.layers), model.outputs[0].shape
 ('resnet50', 176, (None, 2048))
 """
 
@@ -130,9 +130,13 @@ ResNet101 = _resnet((3, 4, 23, 3), "resnet101")
 ResNet152 = _resnet((3, 8, 36, 3), "resnet152")
 
 
+decode_predictions = utils.decode_predictions
+
+
 def preprocess_input(x, data_format=None):
     """RGB to BGR, then subtract the ImageNet channel means (caffe mode)."""
     return utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-__all__ = ["ResNet50", "ResNet101", "ResNet152", "preprocess_input"]
+__all__ = ["ResNet50", "ResNet101", "ResNet152", "decode_predictions",
+           "preprocess_input"]

@@ -35,9 +35,13 @@ ResNet101V2 = _resnet_v2((3, 4, 23, 3), "resnet101v2")
 ResNet152V2 = _resnet_v2((3, 8, 36, 3), "resnet152v2")
 
 
+decode_predictions = utils.decode_predictions
+
+
 def preprocess_input(x, data_format=None):
     """Scale pixels (0..255) to [-1, 1]."""
     return utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-__all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2", "preprocess_input"]
+__all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2", "decode_predictions",
+           "preprocess_input"]

@@ -5,7 +5,7 @@ makes VGG19 (:mod:`numkeras.applications.vgg19`).
 >>> from numkeras.applications import VGG16
 >>> backend.clear_session()
 >>> model = VGG16(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="max")
->>> model.name, [layer.name for layer in model.layers][:4], model.output_shape
+>>> model.name, [layer.name for layer in model.layers][:4], model.outputs[0].shape
 ('vgg16', ['input_1', 'block1_conv1', 'block1_conv2', 'block1_pool'], (None, 512))
 """
 
@@ -56,9 +56,12 @@ def VGG16(include_top=True, weights=None, input_tensor=None, input_shape=None, p
                pooling, classes, classifier_activation)
 
 
+decode_predictions = utils.decode_predictions
+
+
 def preprocess_input(x, data_format=None):
     """RGB to BGR, then subtract the ImageNet channel means (caffe mode)."""
     return utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-__all__ = ["VGG16", "preprocess_input"]
+__all__ = ["VGG16", "decode_predictions", "preprocess_input"]

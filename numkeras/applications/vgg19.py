@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from numkeras.applications.vgg16 import VGG, preprocess_input
+from numkeras.applications.vgg16 import VGG, decode_predictions, preprocess_input
 
 
 def VGG19(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
@@ -23,4 +23,4 @@ def VGG19(include_top=True, weights=None, input_tensor=None, input_shape=None, p
                pooling, classes, classifier_activation)
 
 
-__all__ = ["VGG19", "preprocess_input"]
+__all__ = ["VGG19", "decode_predictions", "preprocess_input"]

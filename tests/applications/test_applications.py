@@ -4,6 +4,8 @@ principles; layer-by-layer equality with tf-keras is in tests/interop)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -43,10 +45,11 @@ def test_features_and_pooling(app, name, channels):
     build = getattr(applications, app)
     model = build(include_top=False, weights=None, input_shape=(224, 224, 3))
     assert model.name == name
-    assert model.output_shape == (None, 7, 7, channels)
-    assert build(include_top=False, weights=None, pooling="avg").output_shape == (None, channels)
-    assert build(include_top=False, weights=None, pooling="max").output_shape == (None, channels)
-    assert build(include_top=False, weights=None).input_shape == (None, None, None, 3)
+    assert model.outputs[0].shape == (None, 7, 7, channels)
+    for pooling in ("avg", "max"):
+        pooled = build(include_top=False, weights=None, pooling=pooling)
+        assert pooled.outputs[0].shape == (None, channels)
+    assert build(include_top=False, weights=None).inputs[0].shape == (None, None, None, 3)
 
 
 def test_resnet50_stage_shapes():
@@ -63,7 +66,7 @@ def test_resnet50_stage_shapes():
 def test_top_predicts_probabilities():
     model = applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, classes=4,
                                      weights=None)
-    assert model.input_shape == (None, 32, 32, 3)
+    assert model.inputs[0].shape == (None, 32, 32, 3)
     assert [layer.name for layer in model.layers[-2:]] == ["global_average_pooling2d",
                                                            "predictions"]
     y = model.predict(np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)))
@@ -75,8 +78,8 @@ def test_top_predicts_probabilities():
 
 
 def test_default_input_shape_with_top():
-    assert applications.DenseNet121(weights=None).input_shape == (None, 224, 224, 3)
-    assert applications.EfficientNetB1(weights=None).input_shape == (None, 240, 240, 3)
+    assert applications.DenseNet121(weights=None).inputs[0].shape == (None, 224, 224, 3)
+    assert applications.EfficientNetB1(weights=None).inputs[0].shape == (None, 240, 240, 3)
 
 
 def test_imagenet_weights_explain_that_nothing_is_downloaded():
@@ -168,3 +171,27 @@ def test_correct_pad():
     assert imagenet_utils.correct_pad((None, 112, 112, 8), 3) == ((0, 1), (0, 1))
     assert imagenet_utils.correct_pad((None, 7, 8, 8), 5) == ((2, 2), (1, 2))
     assert imagenet_utils.correct_pad((None, None, None, 8), 3) == ((0, 1), (0, 1))
+
+
+def test_decode_predictions(tmp_path, monkeypatch):
+    index = {str(i): [f"n{i:08d}", f"class {i}"] for i in range(1000)}
+    path = tmp_path / "imagenet_class_index.json"
+    path.write_text(json.dumps(index))
+    preds = np.zeros((2, 1000), np.float32)
+    preds[0, [7, 3, 999]] = [0.5, 0.3, 0.2]
+    preds[1, 42] = 1.0
+    decoded = applications.resnet.decode_predictions(preds, top=2, class_index_path=path)
+    assert decoded == [[("n00000007", "class 7", np.float32(0.5)),
+                        ("n00000003", "class 3", np.float32(0.3))],
+                       [("n00000042", "class 42", np.float32(1.0)),
+                        decoded[1][1]]]
+    # The default is tf-keras's cache (~/.keras/models, or $KERAS_HOME/models).
+    (tmp_path / "models").mkdir()
+    path.rename(tmp_path / "models" / path.name)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert imagenet_utils.decode_predictions(preds[:1], top=1) == [[decoded[0][0]]]
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "absent"))
+    with pytest.raises(ValueError, match="never downloads"):
+        imagenet_utils.decode_predictions(preds)
+    with pytest.raises(ValueError, match=r"shape \(samples, 1000\)"):
+        imagenet_utils.decode_predictions(preds[:, :10], class_index_path=path)

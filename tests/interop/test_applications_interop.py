@@ -67,7 +67,7 @@ def _structure(model) -> dict:
         "name": model.name,
         "layers": [(layer.name, type(layer).__name__) for layer in model.layers],
         "weights": [(w.name, tuple(w.shape)) for w in model.weights],
-        "output_shape": tuple(model.output_shape),
+        "output_shape": tuple(model.outputs[0].shape),
     }
 
 
