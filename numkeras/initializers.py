@@ -9,7 +9,7 @@ array([1., 1.], dtype=float32)
 array([[2., 2.]], dtype=float32)
 >>> serialize(GlorotUniform(seed=1))
 {'module': 'keras.initializers', 'class_name': 'GlorotUniform', 'config': {'seed': 1}, 'registered_name': None}
->>> float(get("glorot_uniform")((300, 200)).std().round(2))  # sqrt(2 / (300 + 200))
+>>> round(float(get("glorot_uniform")((300, 200)).std()), 2)  # sqrt(2 / (300 + 200))
 0.06
 """
 

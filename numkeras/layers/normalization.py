@@ -48,16 +48,16 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         rank = len(input_shape)
-        self._axes = normalize_axes(self.axis, rank, self.name)
-        for a in self._axes:
+        self.axis = normalize_axes(self.axis, rank, self.name)  # a list, as tf-keras keeps it
+        for a in self.axis:
             if input_shape[a] is None:
                 raise ValueError(f"Axis {a} of input tensor should have a defined dimension but "
                                  f"the layer received an input with shape {input_shape}.")
-        if len(self._axes) == 1:
-            shape = (input_shape[self._axes[0]],)
+        if len(self.axis) == 1:
+            shape = (input_shape[self.axis[0]],)
         else:
-            shape = tuple(input_shape[i] if i in self._axes else 1 for i in range(rank))
-            shape = (1,) + shape[1:] if 0 not in self._axes else shape
+            shape = tuple(input_shape[i] if i in self.axis else 1 for i in range(rank))
+            shape = (1,) + shape[1:] if 0 not in self.axis else shape
         self._param_shape = shape
         self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer) \
             if self.scale else None
@@ -67,20 +67,20 @@ class BatchNormalization(Layer):
                                            initializer=self.moving_mean_initializer)
         self.moving_variance = self.add_weight("moving_variance", shape, trainable=False,
                                                initializer=self.moving_variance_initializer)
-        self._fused = (self.fused is not False and rank == 4 and len(self._axes) == 1
-                       and self._axes[0] in (1, 3))
+        self._fused = (self.fused is not False and rank == 4 and len(self.axis) == 1
+                       and self.axis[0] in (1, 3))
         self.built = True
 
     def _broadcast(self, v, rank):
-        if len(self._axes) != 1:
+        if len(self.axis) != 1:
             return v
         shape = [1] * rank
-        shape[self._axes[0]] = v.shape[0]
+        shape[self.axis[0]] = v.shape[0]
         return v.reshape(shape)
 
     def call(self, inputs, training=None, mask=None):
         rank = inputs.ndim
-        reduce = tuple(i for i in range(rank) if i not in self._axes)
+        reduce = tuple(i for i in range(rank) if i not in self.axis)
         if training and self.trainable:
             mean = inputs.mean(axis=reduce, keepdims=True, dtype=np.float64)
             var = ((inputs - mean) ** 2).mean(axis=reduce, keepdims=True, dtype=np.float64)
@@ -112,7 +112,7 @@ class BatchNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(),
-                "axis": self._axes if hasattr(self, "_axes") else self.axis,
+                "axis": self.axis,
                 "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale,
                 "beta_initializer": serialize_initializer(self.beta_initializer),
@@ -142,8 +142,8 @@ class LayerNormalization(Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        self._axes = normalize_axes(self.axis, len(input_shape), self.name)
-        shape = tuple(input_shape[a] for a in self._axes)
+        self.axis = normalize_axes(self.axis, len(input_shape), self.name)
+        shape = tuple(input_shape[a] for a in self.axis)
         self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer) \
             if self.scale else None
         self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer) \
@@ -152,7 +152,7 @@ class LayerNormalization(Layer):
 
     def call(self, inputs):
         rank = inputs.ndim
-        axes = tuple(self._axes)
+        axes = tuple(self.axis)
         shape = [inputs.shape[i] if i in axes else 1 for i in range(rank)]
         mean = inputs.mean(axis=axes, keepdims=True)
         var = ((inputs - mean) ** 2).mean(axis=axes, keepdims=True)
@@ -168,8 +168,7 @@ class LayerNormalization(Layer):
         return input_shape
 
     def get_config(self):
-        axis = self._axes if hasattr(self, "_axes") else self.axis
-        return {**super().get_config(), "axis": axis, "epsilon": self.epsilon,
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale,
                 "beta_initializer": serialize_initializer(self.beta_initializer),
                 "gamma_initializer": serialize_initializer(self.gamma_initializer),
