@@ -111,6 +111,39 @@ def _checkpoint_with_optimizer() -> None:
     print()
 
 
+def _keras_file_and_partial_load() -> None:
+    import numkeras
+
+    print("== A .keras file: rebuild the model without its code, then a partial load ==")
+    original = build_model(seed=4)
+    x = np.random.default_rng(5).standard_normal((2, 8)).astype("float32")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "classifier.keras")
+        original.save(path)
+        loaded = numkeras.models.load_model(path)
+        same = np.allclose(loaded.predict(x), original.predict(x))
+        print(f"  load_model('classifier.keras'): {type(loaded).__name__} "
+              f"'{loaded.name}' with {len(loaded.layers)} layers, "
+              f"predictions {'identical' if same else 'DIFFERENT'}")
+        if not same:
+            raise SystemExit("demo failed: load_model predictions differ")
+        h5 = os.path.join(tmp, "classifier.h5")
+        original.save_weights(h5)
+        numkeras.backend.clear_session()
+        inputs = numkeras.Input((8,))
+        hidden = numkeras.layers.Dense(16, activation="relu")(inputs)
+        wider = numkeras.layers.Dense(5, name="dense_1")(hidden)  # 5 classes instead of 3
+        finetune = numkeras.Model(inputs, wider)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = finetune.load_weights(h5, by_name=True, skip_mismatch=True)
+        print("  fine-tuning a wider head: load_weights(by_name=True, skip_mismatch=True) ->")
+        print("    " + str(report).replace("\n", "\n    "))
+    print()
+
+
 def run() -> int:
     """Run the whole walk-through; returns a process exit code."""
     _seed_walkthrough()
@@ -120,5 +153,6 @@ def run() -> int:
     print()
     _round_trips()
     _checkpoint_with_optimizer()
+    _keras_file_and_partial_load()
     print("All done. Next: `numkeras inspect FILE` lists the weights in any supported file.")
     return 0
