@@ -25,7 +25,8 @@ APPS = [
      (-1.0, 1.0)),
     ("DenseNet121", {"include_top": False, "input_shape": (64, 64, 3), "pooling": "avg"},
      (-1.0, 1.0)),
-    ("EfficientNetB0", {"input_shape": (64, 64, 3), "classes": 10}, (0.0, 255.0)),
+    # 65x65: odd sizes at every stride-2 block (the asymmetric ``correct_pad`` branch).
+    ("EfficientNetB0", {"input_shape": (65, 65, 3), "classes": 10}, (0.0, 255.0)),
 ]
 
 
@@ -66,6 +67,7 @@ def _structure(model) -> dict:
     return {
         "name": model.name,
         "layers": [(layer.name, type(layer).__name__) for layer in model.layers],
+        "shapes": [tuple(layer.output_shape) for layer in model.layers[1:]],
         "weights": [(w.name, tuple(w.shape)) for w in model.weights],
         "output_shape": tuple(model.outputs[0].shape),
     }
