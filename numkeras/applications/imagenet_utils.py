@@ -36,8 +36,8 @@ def preprocess_input(x, data_format=None, mode: str = "caffe"):
 
     ``mode='caffe'``: RGB to BGR, then subtract the ImageNet channel means (ResNet, VGG);
     ``'tf'``: scale to [-1, 1] (MobileNetV2, ResNetV2); ``'torch'``: scale to [0, 1] and
-    standardise each channel (DenseNet). Integer inputs are converted to float32. Float
-    inputs are converted in place when they are float arrays, as tf-keras does.
+    standardise each channel (DenseNet). Integer inputs are converted to float32; as in
+    tf-keras, a float array may be modified in place (pass a copy to keep it).
     """
     data_format = data_format or "channels_last"
     if data_format not in {"channels_first", "channels_last"}:
