@@ -66,6 +66,31 @@ class Model(Layer):
         """The model's layers (functional models include their InputLayers)."""
         return self._layers
 
+    # -- a graph network's own inputs and outputs (tf.keras's Functional properties) --------
+    @property
+    def input(self):
+        if self.__dict__.get("_is_graph_network"):
+            return self._nested_inputs
+        return super().input
+
+    @property
+    def output(self):
+        if self.__dict__.get("_is_graph_network"):
+            return self._nested_outputs
+        return super().output
+
+    @property
+    def input_shape(self):
+        if self.__dict__.get("_is_graph_network"):
+            return nest.map_structure(lambda t: t.shape, self._nested_inputs)
+        return super().input_shape
+
+    @property
+    def output_shape(self):
+        if self.__dict__.get("_is_graph_network"):
+            return nest.map_structure(lambda t: t.shape, self._nested_outputs)
+        return super().output_shape
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by ``name`` or by position ``index`` in :attr:`layers`."""
         if index is not None and name is not None:

@@ -96,7 +96,9 @@ class BatchNormalization(Layer):
         offset = -mean * inv
         if self.center:
             offset = offset + self._broadcast(self.beta.value, rank)
-        return (inputs * inv + offset).astype(inputs.dtype)
+        out = np.multiply(inputs, inv.astype(inputs.dtype, copy=False))
+        out += offset.astype(inputs.dtype, copy=False)
+        return out
 
     def _update_moving(self, mean, var, count):
         if self._fused and count > 1:

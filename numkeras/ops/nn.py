@@ -274,9 +274,12 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     [0.  0.5 1. ]
     """
     x = as_float(x)
-    e = np.exp(-np.abs(x))
-    one = _const(1, x)
-    return np.where(x >= 0, one / (one + e), e / (one + e))
+    half = _const(0.5, x)
+    out = np.multiply(x, half)  # 1 / (1 + exp(-x)) == (1 + tanh(x / 2)) / 2: one transcendental
+    np.tanh(out, out=out)
+    out += _const(1, x)
+    out *= half
+    return out
 
 
 def swish(x: ArrayLike) -> np.ndarray:

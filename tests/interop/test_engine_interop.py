@@ -178,3 +178,18 @@ def test_sub_model_on_intermediate_tensors_does_not_change_the_outer_graph():
         names.append(([la.name for la in autoencoder.layers], [la.name for la in encoder.layers],
                       [w.name for w in autoencoder.weights]))
     assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("name", ["sequential", "functional", "multi_io"])
+def test_model_input_and_output_shapes_match_tf_keras(name):
+    tfk = tf_keras()
+    theirs, ours = BUILDERS[name](tfk), BUILDERS[name](nk)
+
+    def shapes(s):
+        return [tuple(x) for x in s] if isinstance(s, list) else tuple(s)
+
+    assert shapes(ours.input_shape) == shapes(theirs.input_shape)
+    assert shapes(ours.output_shape) == shapes(theirs.output_shape)
+    out_ours = ours.output if isinstance(ours.output, list) else [ours.output]
+    out_theirs = theirs.output if isinstance(theirs.output, list) else [theirs.output]
+    assert [tuple(t.shape) for t in out_ours] == [tuple(t.shape) for t in out_theirs]
