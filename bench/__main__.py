@@ -76,11 +76,12 @@ def _imports() -> None:
 
 def _weights() -> None:
     print("## Weights (time of the operation, best of 3 / peak RSS of the process)\n")
-    print("Models: *wide* = 2,000 Dense(16) layers (4,000 small variables); "
-          "*big* = 4 Dense(4096) layers without bias (256 MiB of float32).\n")
+    print("Models: *wide* = 400 Dense(16) layers (800 small variables); *deep* = 2,000 "
+          "Dense(16) layers (tf-keras cannot build it: RecursionError); *big* = 4 Dense(4096) "
+          "layers without bias (256 MiB of float32).\n")
     print("| operation | model | numkeras | tf-keras 2.21 |")
     print("|---|---|---|---|")
-    for shape in ("wide", "big"):
+    for shape in ("wide", "deep", "big"):
         row = [_run_case("weights_api", lib, shape) for lib in ("numkeras", "tf_keras")]
         print(f"| get_weights + set_weights | {shape} | {_fmt(row[0])} | {_fmt(row[1])} |")
         for suffix, label in FORMATS:

@@ -47,6 +47,8 @@ def _big(k, layers: int, width: int):
 
 def _model(k, shape: str):
     if shape == "wide":
+        return _chain(k, 400, 16)
+    if shape == "deep":
         return _chain(k, 2000, 16)
     if shape == "big":
         return _big(k, 4, 4096)

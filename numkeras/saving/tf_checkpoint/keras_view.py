@@ -109,21 +109,28 @@ def children(obj) -> list[tuple[str, object]]:
     return []
 
 
-def _lookup_layer(model, name: str):
-    if name.startswith(_WEIGHTED_PREFIX) or name.startswith(_LAYER_PREFIX):
-        for child_name, layer in _layer_dependencies(model):
-            if child_name == name:
-                return layer
-    return None
+def _lookup_layer(model, name: str, cache: dict | None):
+    if not (name.startswith(_WEIGHTED_PREFIX) or name.startswith(_LAYER_PREFIX)):
+        return None
+    table = None if cache is None else cache.get(id(model))
+    if table is None:
+        table = dict(_layer_dependencies(model))
+        if cache is not None:
+            cache[id(model)] = table
+    return table.get(name)
 
 
-def lookup(obj, name: str):
-    """The child of ``obj`` called ``name`` (``None`` if there is none yet)."""
+def lookup(obj, name: str, cache: dict | None = None):
+    """The child of ``obj`` called ``name`` (``None`` if there is none yet).
+
+    ``cache`` (a dict owned by the caller) keeps each model's ``layer-i`` table between
+    lookups, so matching all children of a model costs one pass over its layers.
+    """
     if isinstance(obj, Variable):
         return None
     if isinstance(obj, Trackable):
         if _is_graph_model(obj):
-            layer = _lookup_layer(obj, name)
+            layer = _lookup_layer(obj, name, cache)
             if layer is not None:
                 return layer
         value = obj.__dict__.get("_tracked", {}).get(name)

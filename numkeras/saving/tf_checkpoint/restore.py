@@ -149,12 +149,12 @@ class _Restore:
         _check_graph(graph, prefix)
 
     # -- matching --------------------------------------------------------------------------
-    def _lookup(self, node_id: int, obj, name: str):
+    def _lookup(self, node_id: int, obj, name: str, cache: dict):
         if node_id == 0 and obj is self.root:
             for attached_name, value in self.attached:
-                if attached_name == name and keras_view.lookup(obj, name) is None:
+                if attached_name == name and keras_view.lookup(obj, name, cache) is None:
                     return value
-        return keras_view.lookup(obj, name)
+        return keras_view.lookup(obj, name, cache)
 
     def _bind(self, node_id: int, obj, plans: list[_Plan]) -> None:
         self.bound[node_id] = obj
@@ -189,6 +189,7 @@ class _Restore:
         plans: list[_Plan] = []
         deferred: list[tuple[Trackable, tuple, int]] = []
         queue = deque()
+        cache: dict = {}  # each model's layer table, built once per matching pass
         for node_id, obj, anchor in start:
             if node_id not in self.bound:
                 self._bind(node_id, obj, plans)
@@ -199,7 +200,7 @@ class _Restore:
                 child_id, name = ref.node_id, ref.local_name
                 if child_id in self.bound:
                     continue
-                child = self._lookup(node_id, obj, name)
+                child = self._lookup(node_id, obj, name, cache)
                 child_anchor = (child, ()) if isinstance(child, Trackable) else \
                     (anchor[0], anchor[1] + (name,))
                 if child is not None:
