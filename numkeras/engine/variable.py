@@ -112,8 +112,9 @@ class Variable(Trackable):
         return self._value.copy() if copy else self._value
 
     def __repr__(self) -> str:
+        shown = repr(self._value.item()) if self._value.ndim == 0 else "\n" + repr(self._value)
         return (f"<numkeras.Variable '{self._name}' shape={self.shape} "
-                f"dtype={self.dtype.name}, numpy=\n{self._value!r}>")
+                f"dtype={self.dtype.name}, numpy={shown}>")
 
     # -- arithmetic delegates to the value, so user layers can write ``x @ self.w + self.b`` --
     def __float__(self) -> float:
