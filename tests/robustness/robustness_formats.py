@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import select
 import signal
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -210,3 +212,106 @@ def load_outcome(fmt: Format, path: str, seed_model: int = 99):
         assert_same(weights(model), before)
         return "error", exc
     return "ok", weights(model)
+
+
+# -- damaged files ---------------------------------------------------------------------------
+
+def direct_loader(name: str):
+    """``(model, path)`` loader that reads ``path`` itself (no ``latest_checkpoint`` step)."""
+    if name in ("train_ckpt", "manager"):
+        return _train_load
+    return _load_weights
+
+
+def damage_sweep(name: str, path: str, cases: list, make, good,
+                 allow_other_values: bool = False, timeout: float = 10.0) -> dict:
+    """Load ``path`` once per damaged variant of its files; returns ``{case: outcome}``.
+
+    ``make(case)`` gives ``(file, damaged bytes)``; the file is overwritten with them, loaded
+    into a model, then restored. Each outcome must be a clean error (``ValueError``/
+    ``OSError``) naming the damaged file or the loaded path, with the model unchanged
+    (``"error"``); or a load giving exactly the saved weights ``good`` (``"same"``), or --
+    only with ``allow_other_values``, for formats without checksums -- other values
+    (``"other"``). Anything else (another exception type, a half-changed model) fails.
+
+    The sweep runs in one forked child watched by the parent: a case that takes more than
+    ``timeout`` seconds -- even a hang inside a C library, which ``SIGALRM`` cannot
+    interrupt -- fails the test, naming the case.
+    """
+    originals = {}
+    for case in cases:
+        damaged = make(case)[0]
+        if damaged not in originals:
+            with open(damaged, "rb") as f:
+                originals[damaged] = f.read()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_end)
+            target = small_model(2)
+            before = weights(target)
+            for case in cases:
+                damaged, data = make(case)
+                with open(damaged, "wb") as f:
+                    f.write(data)
+                try:
+                    result = _damaged_load_in_child(name, path, damaged, target, before, good,
+                                                    allow_other_values)
+                except BaseException as exc:  # noqa: B036 - reported to the parent
+                    result = f"FAIL {type(exc).__name__}: {exc}"
+                    target.set_weights(before)
+                with open(damaged, "wb") as f:
+                    f.write(originals[damaged])
+                os.write(write_end, (result.replace("\n", " ")[:4000] + "\n").encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    results: dict = {}
+    buffer = b""
+    try:
+        while len(results) < len(cases):
+            if not select.select([read_end], [], [], timeout)[0]:
+                raise AssertionError(f"{name}: the load hung (> {timeout} s) for case "
+                                     f"{cases[len(results)]!r}")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                raise AssertionError(f"{name}: the sweep's child died at case "
+                                     f"{cases[len(results)]!r}")
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                case = cases[len(results)]
+                text = line.decode()
+                assert text in ("error", "same", "other"), f"{name}, case {case!r}: {text}"
+                results[case] = text
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(read_end)
+        os.waitpid(pid, 0)
+        for damaged, data in originals.items():
+            with open(damaged, "wb") as f:
+                f.write(data)
+    return results
+
+
+def _damaged_load_in_child(name, path, damaged, target, before, good,
+                           allow_other_values) -> str:
+    load = direct_loader(name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load(target, path)
+    except CLEAN_ERRORS as exc:
+        assert_same(weights(target), before)
+        text = str(exc)
+        names = {os.path.basename(damaged), os.path.basename(path)}
+        assert any(n in text for n in names), f"error does not name {names}: {exc!r}"
+        return "error"
+    got = weights(target)
+    target.set_weights(before)
+    if same(got, good):
+        return "same"
+    assert allow_other_values, "loaded without error but with wrong values"
+    return "other"

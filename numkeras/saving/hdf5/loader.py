@@ -62,16 +62,29 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: boo
     model._assert_weights_created()
     f = open_file(h5py, filepath)
     with f:
-        root = weights_root(f, filepath)
-        loader = _Loader(model, root, filepath, skip_mismatch)
-        if by_name:
-            loader.plan_by_name()
-        else:
-            loader.plan_topological()
-        loader.plan_top_level(by_name)
-        loader.prepare(h5py)
+        try:
+            root = weights_root(f, filepath)
+            loader = _Loader(model, root, filepath, skip_mismatch)
+            if by_name:
+                loader.plan_by_name()
+            else:
+                loader.plan_topological()
+            loader.plan_top_level(by_name)
+            loader.prepare(h5py)
+        except (RuntimeError, KeyError, TypeError, ValueError, OSError) as exc:
+            if filepath in str(exc):
+                raise
+            raise _damaged(filepath, exc) from exc
         loader.apply()
     return loader.report
+
+
+def _damaged(filepath: str, exc: Exception) -> Exception:
+    """An error naming the file for ``exc`` (HDF5 metadata damage surfaces from h5py as
+    RuntimeError, KeyError, ... without the file name)."""
+    kind = ValueError if isinstance(exc, ValueError) else OSError
+    return kind(f"Cannot read weights from {filepath!r}: the file is damaged or not a Keras "
+                f"weights file ({type(exc).__name__}: {exc}).")
 
 
 # -- the file ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import json
 import os
 import struct
 import zipfile
+import zlib
 
 from numkeras.saving.keras_v3.errors import KerasFileError
 
@@ -91,8 +92,12 @@ def read_member(zf: zipfile.ZipFile, name: str, filename: str, cap: int = JSON_C
     if info.file_size > cap:
         raise KerasFileError(f"{filename}: zip entry {name!r} is {info.file_size} bytes, above "
                              f"the {cap}-byte limit.")
-    with zf.open(info) as f:
-        data = f.read(cap + 1)
+    try:
+        with zf.open(info) as f:
+            data = f.read(cap + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            ValueError, struct.error) as exc:  # CRC, bad stream, bad local header
+        raise KerasFileError(f"{filename}: zip entry {name!r} is damaged: {exc}") from None
     if len(data) > cap or len(data) != info.file_size:
         raise KerasFileError(f"{filename}: zip entry {name!r} does not have its declared size.")
     return data
@@ -151,6 +156,10 @@ class MemberView(io.RawIOBase):
 
 
 def _data_offset(fileobj, info: zipfile.ZipInfo, filename: str) -> int:
+    fileobj.seek(0, os.SEEK_END)
+    if not 0 <= info.header_offset <= fileobj.tell() - 30:
+        raise KerasFileError(f"{filename}: zip entry {info.filename!r} has its local header "
+                             f"at {info.header_offset}, outside the archive.")
     fileobj.seek(info.header_offset)
     header = fileobj.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
@@ -158,6 +167,29 @@ def _data_offset(fileobj, info: zipfile.ZipInfo, filename: str) -> int:
                              f"{info.filename!r}.")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     return info.header_offset + 30 + name_len + extra_len
+
+
+def verify_member(zf: zipfile.ZipFile, fileobj, name: str, filename: str) -> None:
+    """Check the zip CRC-32 of a stored member, streaming it from the archive file.
+
+    (Compressed members are checked by :mod:`zipfile` when :func:`read_member` reads them.)
+    """
+    info = zf.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED:
+        return
+    start = _data_offset(fileobj, info, filename)
+    fileobj.seek(start)
+    checksum, left = 0, info.compress_size
+    while left:
+        chunk = fileobj.read(min(left, 1 << 20))
+        if not chunk:
+            raise KerasFileError(f"{filename}: zip entry {name!r} runs past the end of the "
+                                 "archive (truncated file?).")
+        checksum = zlib.crc32(chunk, checksum)
+        left -= len(chunk)
+    if checksum != info.CRC:
+        raise KerasFileError(f"{filename}: zip entry {name!r} is damaged: its CRC-32 is "
+                             f"{checksum:#010x}, the archive records {info.CRC:#010x}.")
 
 
 def open_member(zf: zipfile.ZipFile, fileobj, name: str, filename: str):

@@ -13,8 +13,8 @@ whose shape has been checked against the model.
 ...     _ = write_group(f, "layers/dense", "dense", [np.ones((2, 3), "float32")])
 >>> with h5py.File(buf, "r") as f:
 ...     index = VarsIndex.from_h5(f, "w.weights.h5")
->>> index.groups["layers/dense"]["0"].shape, index.names["layers/dense"]
-((2, 3), 'dense')
+>>> index.groups["layers/dense"]["0"].shape, "layers/dense" in index.named
+((2, 3), True)
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class VarsIndex:
 
     filename: str
     groups: dict = field(default_factory=dict)
-    names: dict = field(default_factory=dict)
+    named: set = field(default_factory=set)  # owners whose group has a ``name`` attribute
     sources: list = field(default_factory=list)
 
     @classmethod
@@ -93,9 +93,10 @@ class VarsIndex:
 
     def _add_group(self, owner: str, group, source: int) -> None:
         self.groups.setdefault(owner, {})
-        name = group.attrs.get("name")
-        if name is not None:
-            self.names[owner] = name.decode() if isinstance(name, bytes) else str(name)
+        # Only whether Keras 3's ``name`` attribute exists matters (never its value): reading
+        # a damaged variable-length string attribute can hang the HDF5 library.
+        if "name" in group.attrs:
+            self.named.add(owner)
 
     def _add_dataset(self, owner: str, key: str, dataset, source: int) -> None:
         if dataset.external:
@@ -108,14 +109,15 @@ class VarsIndex:
         if key in entries:
             raise KerasFileError(f"{self.filename}: variable '{owner}/vars/{key}' appears in "
                                  "more than one shard.")
-        bf16 = _attr_str(dataset.attrs.get("dtype")) == "bfloat16"
+        # (Keras 3 marks only bfloat16 datasets: the attribute is read only if it exists.)
+        bf16 = "dtype" in dataset.attrs and _attr_str(dataset.attrs.get("dtype")) == "bfloat16"
         entries[key] = DatasetRef(source, dataset.name, tuple(dataset.shape),
                                   np.dtype(dataset.dtype), bf16)
 
     @property
     def has_name_attrs(self) -> bool:
         """Keras 3 writes a ``name`` attribute on each ``vars`` group; tf-keras never does."""
-        return bool(self.names)
+        return bool(self.named)
 
     def find(self, path: str, legacy: bool = False):
         """The ``{key: DatasetRef}`` of the object at ``path`` (or None)."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import zipfile
+import zlib
 from collections import defaultdict
 
 from numkeras.saving.keras_v3 import archive, sharded
@@ -32,7 +34,7 @@ class Source:
     def index(self) -> VarsIndex:
         index = VarsIndex(self.filename)
         for i in range(self.count):
-            with self._open(i) as f:
+            with self._open(i) as f, _damage_is_an_error(self._label(i)):
                 VarsIndex.from_h5(f, self._label(i), source=i, into=index)
         return index
 
@@ -43,17 +45,30 @@ class Source:
             by_source[ref.source].append(ref)
         values = {}
         for i in sorted(by_source):
-            with self._open(i) as f:
+            with self._open(i) as f, _damage_is_an_error(self._label(i)):
                 for ref in by_source[i]:
                     values[ref] = read_dataset(f, ref)
         return values
+
+
+@contextlib.contextmanager
+def _damage_is_an_error(label: str):
+    """h5py reports damaged metadata/data as RuntimeError, KeyError, OSError ... without the
+    file name: make those a :class:`KerasFileError` naming the file."""
+    try:
+        yield
+    except KerasFileError:
+        raise
+    except (RuntimeError, KeyError, TypeError, ValueError, OSError) as exc:
+        raise KerasFileError(f"{label} is damaged or not a Keras weights file: "
+                             f"{type(exc).__name__}: {exc}") from exc
 
 
 def _h5_open(target, label: str):
     h5py = import_h5py()
     try:
         return h5py.File(target, "r")
-    except OSError as exc:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
         raise KerasFileError(f"{label} is not a readable HDF5 file: {exc}") from None
 
 
@@ -95,6 +110,10 @@ class ShardedSource(Source):
         return index
 
 
+_ZIP_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error,
+               OSError, ValueError, RuntimeError, OverflowError)
+
+
 class ArchiveSource(Source):
     """``model.weights.h5`` inside a ``.keras`` zip, read in place (never extracted)."""
 
@@ -114,14 +133,20 @@ class ArchiveSource(Source):
                         "read." if "model.weights.npz" in names else "")
                 raise KerasFileError(f"{filename}: the archive has no {archive.WEIGHTS!r} "
                                      f"entry.{hint}")
+            archive.verify_member(self.zf, self._raw, archive.WEIGHTS, filename)
             self.config = None
             if archive.CONFIG in names:
                 self.config = archive.parse_json(
                     archive.read_member(self.zf, archive.CONFIG, filename),
                     f"{filename}: {archive.CONFIG}")
-        except BaseException:
+        except BaseException as exc:
             self._stack.close()
-            raise
+            if isinstance(exc, (KerasFileError, FileNotFoundError)) or \
+                    not isinstance(exc, _ZIP_DAMAGE):
+                raise
+            # a damaged central directory or local header (zipfile raises many types)
+            raise KerasFileError(f"{filename} is not a valid .keras (zip) file: "
+                                 f"{type(exc).__name__}: {exc}") from exc
         super().__init__(filename)
 
     def _label(self, i: int) -> str:
