@@ -153,8 +153,8 @@ def _files_glob(*patterns):
     return files
 
 
-#: ~50 bytes per shard: several shards for the small model
-SHARD_GB = 50 / 1024 ** 3
+#: 64 bytes per shard: several shards for the small models (largest variable: 60 bytes)
+SHARD_GB = 64 / 1024 ** 3
 
 FORMATS = {
     "h5": Format("h5", _weights_saver("w.h5"), _load_weights, _files_glob("w.h5")),

@@ -66,8 +66,25 @@ def _match(entry: Entry, group: dict | None, filename: str) -> tuple[list, str |
             return [], (f"Cannot load weights into '{_label(entry)}': variable '{var.name}' has "
                         f"shape {tuple(var.shape)}, but '{entry.group}/{i}' in {filename} has "
                         f"shape {tuple(ref.shape)}.")
+        if not _castable(ref, np.dtype(var.dtype)):
+            return [], (f"Cannot load weights into '{_label(entry)}': variable '{var.name}' has "
+                        f"dtype {np.dtype(var.dtype).name}, but '{entry.group}/{i}' in "
+                        f"{filename} holds {ref.dtype} values, which cannot be cast to it.")
         pairs.append((var, ref))
     return pairs, None
+
+
+def _castable(ref, dst: np.dtype) -> bool:
+    """Whether a saved value converts sensibly to a variable of dtype ``dst`` (numbers and
+    booleans to numbers; complex only to complex; never strings or compound types)."""
+    if ref.bfloat16:
+        return dst.kind in "biufc"
+    src = np.dtype(ref.dtype)
+    if dst.name == "bfloat16":
+        return src.kind in "biuf"
+    if src.kind == "c":
+        return dst.kind == "c"
+    return src.kind in "biuf" and dst.kind in "biufc"
 
 
 def make_plan(model, index, flavour: str) -> Plan:
@@ -151,8 +168,17 @@ def execute(model, source, skip_mismatch: bool = False) -> LoadReport:
 
 
 def _cast(value: np.ndarray, var) -> np.ndarray:
+    """``value`` in the variable's dtype, converted before any variable is assigned (so that
+    the assignments that follow cannot fail half-way)."""
     value = np.asarray(value)
     if value.shape != tuple(var.shape):  # the file changed under us
         raise ValueError(f"Variable '{var.name}': file value has shape {value.shape}, expected "
                          f"{tuple(var.shape)}.")
+    dtype = np.dtype(var.dtype)
+    if value.dtype != dtype:
+        try:
+            value = value.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Variable '{var.name}': cannot cast the file's {value.dtype} "
+                             f"values to {dtype}: {exc}") from exc
     return value
