@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 
 
@@ -48,10 +49,64 @@ def fsync_dir(directory: str) -> None:
             os.close(fd)
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
+    """The process umask, read without changing it where the OS tells (Linux); elsewhere
+    briefly set and restored under a lock (``os.umask`` is process-wide: unguarded, two
+    threads saving at once could leave the wrong mask behind)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
     return mask
+
+
+def lock_folder(directory: str, shared: bool = False) -> int | None:
+    """Take an ``flock`` on ``directory`` (exclusive, or ``shared``); returns the descriptor
+    to pass to :func:`unlock_folder`, or None where folders cannot be locked (Windows, some
+    network filesystems): locking is best effort."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        fd = os.open(directory or ".", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def unlock_folder(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def commit_lock(directory: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` while a multi-file save commits.
+
+    Renaming several files into place is not atomic; two saves committing into one folder
+    at once (threads or processes) could interleave their renames and leave one save's
+    index or manifest naming the other's data. The lock serializes commits (writing the
+    temporary files stays parallel); readers of multi-file formats take it shared
+    (:func:`lock_folder`) so that no commit happens while they read.
+    """
+    fd = lock_folder(directory)
+    try:
+        yield
+    finally:
+        unlock_folder(fd)
 
 
 @contextlib.contextmanager
@@ -121,14 +176,15 @@ def atomic_write_paths(filepaths: list[str]) -> Iterator[list[str]]:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         *parts, marker = filepaths
-        if os.path.exists(marker) and any(os.path.exists(p) for p in parts):
-            os.remove(marker)
-            fsync_dir(os.path.dirname(os.path.abspath(marker)))
-        for tmp, filepath in zip(pending, filepaths):
-            os.replace(tmp, filepath)
-            done += 1
-        for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in filepaths}):
-            fsync_dir(directory)
+        with commit_lock(os.path.dirname(os.path.abspath(marker))):
+            if os.path.exists(marker) and any(os.path.exists(p) for p in parts):
+                os.remove(marker)
+                fsync_dir(os.path.dirname(os.path.abspath(marker)))
+            for tmp, filepath in zip(pending, filepaths):
+                os.replace(tmp, filepath)
+                done += 1
+            for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in filepaths}):
+                fsync_dir(directory)
     except BaseException:
         for tmp in pending[done:]:
             with contextlib.suppress(OSError):

@@ -16,6 +16,7 @@ from collections import defaultdict
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.errors import KerasFileError
 from numkeras.saving.keras_v3.h5io import VarsIndex, import_h5py, read_dataset
+from numkeras.saving.paths import lock_folder, unlock_folder
 
 
 class Source:
@@ -88,10 +89,21 @@ class ShardedSource(Source):
     """A ``.weights.json`` manifest and its shard files (all beside it, all present)."""
 
     def __init__(self, filename: str):
-        self.manifest = sharded.read_manifest(filename)
         self.folder = os.path.dirname(os.path.abspath(filename))
-        self.files = sharded.shard_files(self.manifest)
+        # Shared lock on the folder until close(): a save committing new shards and a new
+        # manifest there waits, so this load never mixes shards of two saves.
+        self._lock = lock_folder(self.folder, shared=True)
+        try:
+            self.manifest = sharded.read_manifest(filename)
+            self.files = sharded.shard_files(self.manifest)
+        except BaseException:
+            self.close()
+            raise
         super().__init__(filename, len(self.files))
+
+    def close(self) -> None:
+        unlock_folder(self._lock)
+        self._lock = None
 
     def _label(self, i: int) -> str:
         return os.path.join(self.folder, self.files[i])

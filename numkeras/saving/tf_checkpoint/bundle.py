@@ -40,6 +40,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from ..paths import commit_lock
 from . import crc, protos
 from ._files import PendingFile, fsync_dir, pending_files
 from .dtypes import DataType, from_numpy_dtype, to_numpy_dtype
@@ -342,20 +343,25 @@ class BundleWriter:
             items = [(b"", header.SerializeToString())]
             items += [(k, self._entries[k].SerializeToString()) for k in sorted(self._entries)]
             index_path = index_filename(self.prefix)
+            folder = os.path.dirname(os.path.abspath(index_path))
             with pending_files([index_path]) as (index,):
                 index.file.write(build_table(items))
                 index.finish()
-                if os.path.exists(index_path) and any(os.path.exists(p.path)
-                                                      for p in self._pending):
-                    # Overwriting a checkpoint in place: its data files keep their names, so
-                    # retire the old index first -- a kill during the renames then leaves no
-                    # index (a clean "not found") rather than an old index over new data.
-                    os.remove(index_path)
-                    fsync_dir(os.path.dirname(os.path.abspath(index_path)))
-                for pending in self._pending:  # data first: the index is the commit marker
-                    pending.commit()
-                index.commit()
-            fsync_dir(os.path.dirname(os.path.abspath(index_path)))
+                # One commit at a time per folder (threads or processes saving the same
+                # prefix would otherwise interleave renames: one's index over another's data).
+                with commit_lock(folder):
+                    if os.path.exists(index_path) and any(os.path.exists(p.path)
+                                                          for p in self._pending):
+                        # Overwriting a checkpoint in place: its data files keep their names,
+                        # so retire the old index first -- a kill during the renames then
+                        # leaves no index (a clean "not found"), never an old index over new
+                        # data.
+                        os.remove(index_path)
+                        fsync_dir(folder)
+                    for pending in self._pending:  # data first: the index is the commit marker
+                        pending.commit()
+                    index.commit()
+            fsync_dir(folder)
         except BaseException:
             self.abort()
             raise
