@@ -104,7 +104,8 @@ def read_member(zf: zipfile.ZipFile, name: str, filename: str, cap: int = JSON_C
 
 
 def parse_json(data: bytes, what: str):
-    """JSON from ``data``; duplicate keys, NaN-free syntax errors and bad UTF-8 are errors."""
+    """JSON from ``data``; duplicate keys, syntax errors, bad UTF-8 and integers too long to
+    convert (Python's 4300-digit limit) are :class:`KerasFileError` naming ``what``."""
 
     def no_duplicates(pairs):
         out = {}
@@ -119,7 +120,7 @@ def parse_json(data: bytes, what: str):
         return json.loads(text, object_pairs_hook=no_duplicates)
     except KerasFileError:
         raise
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8/JSON, ints over 4300 digits
         raise KerasFileError(f"{what} is not valid JSON: {exc}") from None
 
 

@@ -695,8 +695,8 @@ class BundleReader:
         """Returns the scalar ``DT_STRING`` tensor ``key`` as ``bytes``."""
         entry = self.get_entry(key)
         if entry.dtype != DataType.DT_STRING or entry.shape != ():
-            raise ValueError(f"key {key!r} is not a scalar string (dtype "
-                             f"{entry.dtype}, shape {entry.shape})")
+            raise CheckpointFormatError(f"{self.index_path}: key {key!r} is not a scalar "
+                                        f"string (dtype {entry.dtype}, shape {entry.shape})")
         return self.read(key)[()]
 
     def _read_sliced(self, entry: BundleEntry, dtype: np.dtype,
