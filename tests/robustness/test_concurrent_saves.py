@@ -116,3 +116,21 @@ def test_processes_saving_to_one_path(tmp_path, name):
     statuses = [os.waitpid(pid, 0)[1] for pid in pids]
     assert all(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses), statuses
     _check_final(name, path, versions)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_umask_is_read_without_changing_it(monkeypatch):
+    """Regression: paths._umask set the process-wide umask and restored it; threads saving
+    at once could interleave and leave the temporary 022 behind."""
+    from numkeras.saving import paths
+
+    mask = os.umask(0o027)
+    try:
+        def forbidden(value):
+            raise AssertionError("os.umask called")
+
+        monkeypatch.setattr(os, "umask", forbidden)
+        assert paths._umask() == 0o027
+    finally:
+        monkeypatch.undo()
+        os.umask(mask)
