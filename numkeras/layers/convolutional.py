@@ -19,6 +19,8 @@ Weights, names and shapes are tf-keras's: ``kernel (*kernel_size, in // groups, 
 
 from __future__ import annotations
 
+import numpy as np
+
 from numkeras import initializers
 from numkeras.engine.base_layer import Layer
 from numkeras.layers._conv_utils import (
@@ -35,6 +37,7 @@ from numkeras.layers._utils import (
     serialize_object,
 )
 from numkeras.ops import conv as conv_ops
+from numkeras.ops import nn as nn_ops
 
 
 class Conv(Layer):
@@ -136,11 +139,15 @@ class Conv(Layer):
                              f"shape received: {tuple(inputs.shape)}")
 
     def _finish(self, outputs):
+        """Bias and activation; ``outputs`` is the op's fresh array, so updated in place."""
         if self.use_bias:
             bias = self.bias.value
             if self.data_format == "channels_first":
-                bias = bias.reshape((-1,) + (1,) * self.rank)
-            outputs = outputs + bias
+                outputs = outputs + bias.reshape((-1,) + (1,) * self.rank)
+            elif np.result_type(outputs, bias) == outputs.dtype:
+                outputs = nn_ops.channel_affine(outputs, None, bias, out=outputs)
+            else:
+                outputs = outputs + bias
         return self.activation(outputs)
 
     def _convolve(self, x):

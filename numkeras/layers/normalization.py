@@ -18,6 +18,7 @@ import numpy as np
 from numkeras import initializers
 from numkeras.engine.base_layer import Layer
 from numkeras.layers._utils import normalize_axes, serialize_initializer, serialize_object
+from numkeras.ops import nn as nn_ops
 
 
 class BatchNormalization(Layer):
@@ -96,8 +97,12 @@ class BatchNormalization(Layer):
         offset = -mean * inv
         if self.center:
             offset = offset + self._broadcast(self.beta.value, rank)
-        out = np.multiply(inputs, inv.astype(inputs.dtype, copy=False))
-        out += offset.astype(inputs.dtype, copy=False)
+        inv = inv.astype(inputs.dtype, copy=False)
+        offset = offset.astype(inputs.dtype, copy=False)
+        if len(self.axis) == 1 and self.axis[0] == rank - 1:  # per-channel, channels last
+            return nn_ops.channel_affine(inputs, inv.reshape(-1), offset.reshape(-1))
+        out = np.multiply(inputs, inv)
+        out += offset
         return out
 
     def _update_moving(self, mean, var, count):

@@ -17,7 +17,7 @@ asymmetric rule (the odd extra pad goes at the end); 'causal' (1D only) left-pad
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -32,6 +32,7 @@ from ._utils import (
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
+    pad_amounts,
     pad_spatial,
     tap_slice,
     to_channels_last,
@@ -47,9 +48,14 @@ __all__ = [
     "separable_conv",
 ]
 
-#: Largest im2col patch matrix (in elements) built in one go; bigger convolutions
-#: accumulate one matmul per kernel tap instead, bounding memory use.
-IM2COL_MAX_ELEMENTS = 1 << 25
+#: Largest im2col patch matrix (in elements) built at once (64 MiB of float32).  Bigger
+#: convolutions build it chunk by chunk -- groups of whole images, or rows of one image --
+#: into one reused buffer, with one matmul per chunk writing straight into the output.
+IM2COL_MAX_ELEMENTS = 1 << 24
+
+#: Output elements a depthwise convolution computes per chunk: small enough that the
+#: chunk's padded input, accumulator and temporary stay in the CPU's L2 cache.
+DEPTHWISE_CHUNK_ELEMENTS = 1 << 15
 
 
 def conv_output_length(
@@ -127,16 +133,11 @@ def _output_spatial(
     )
 
 
-def _tap_view(
-    xp: np.ndarray,
-    tap: Sequence[int],
-    strides: Sequence[int],
-    dilation: Sequence[int],
-    out_sp: Sequence[int],
-) -> np.ndarray:
-    """``xp[:, taps..., :]``: the input pixels that kernel tap ``tap`` sees."""
-    spatial = tuple(tap_slice(*args) for args in zip(tap, dilation, strides, out_sp))
-    return xp[(slice(None), *spatial, slice(None))]
+def _tap_slices(
+    tap: Sequence[int], strides: Sequence[int], dilation: Sequence[int], counts: Sequence[int]
+) -> tuple[slice, ...]:
+    """Spatial slices picking kernel tap ``tap`` for ``counts`` output positions per axis."""
+    return tuple(tap_slice(*args) for args in zip(tap, dilation, strides, counts))
 
 
 def _group_matmul(a: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -147,11 +148,19 @@ def _group_matmul(a: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out.transpose(1, 0, 2).reshape(a.shape[0], -1)
 
 
-def _conv_im2col(
-    xp: np.ndarray, kernel: np.ndarray, strides: Sequence[int], dilation: Sequence[int], groups: int
+def _patches(
+    xp: np.ndarray,
+    ksize: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
 ) -> np.ndarray:
-    n = kernel.ndim - 2
-    ksize = kernel.shape[:n]
+    """Strided im2col view ``(batch, *out, groups, *ksize, channels // groups)``.
+
+    Tap-major, channel-minor like the kernel layout, so copying it moves contiguous
+    channel runs.
+    """
+    n = len(ksize)
     eff = [effective_size(k, d) for k, d in zip(ksize, dilation)]
     win = sliding_window_view(xp, eff, axis=tuple(range(1, n + 1)))
     picks = (
@@ -160,18 +169,32 @@ def _conv_im2col(
         + (slice(None),)
         + tuple(slice(None, None, d) for d in dilation)
     )
-    patches = win[picks]  # (batch, *out, channels, *kernel_size), a strided view
-    lead = patches.shape[: n + 1]
-    # Split channels into (groups, channels/group) and gather tap-major, channel-minor
-    # rows: the copy then moves contiguous channel runs and matches the kernel layout.
-    split = patches.reshape(*lead, groups, -1, *ksize)
-    order = (*range(n + 2), *range(n + 3, 2 * n + 3), n + 2)
-    cols = split.transpose(order).reshape(math.prod(lead), groups, -1)
-    w = kernel.reshape(-1, groups, kernel.shape[-1] // groups)
-    return _group_matmul(cols, w.transpose(1, 0, 2))
+    patches = win[picks]  # (batch, *out, channels, *ksize)
+    split = patches.reshape(*patches.shape[: n + 1], groups, -1, *ksize)
+    return split.transpose(*range(n + 2), *range(n + 3, 2 * n + 3), n + 2)
 
 
-def _conv_by_taps(
+def _im2col_chunks(
+    batch: int, rows: int, row_elements: int, limit: int
+) -> Iterator[tuple[slice, slice]]:
+    """Split ``(batch, rows)`` into index blocks of at most ``limit`` patch elements.
+
+    Whole images are grouped when one fits, else one image is split by rows (at least
+    one row per block, whatever ``limit``).
+    """
+    image = rows * row_elements
+    if image <= limit:
+        step = max(1, limit // image)
+        for b in range(0, batch, step):
+            yield slice(b, b + step), slice(None)
+        return
+    step = max(1, limit // row_elements)
+    for b in range(batch):
+        for r in range(0, rows, step):
+            yield slice(b, b + 1), slice(r, r + step)
+
+
+def _conv_im2col(
     xp: np.ndarray,
     kernel: np.ndarray,
     strides: Sequence[int],
@@ -179,14 +202,26 @@ def _conv_by_taps(
     groups: int,
     out_sp: Sequence[int],
 ) -> np.ndarray:
+    """Convolution as chunked im2col: copy each chunk's patches, then one matmul."""
     n = kernel.ndim - 2
-    ksize, cg, filters = kernel.shape[:n], kernel.shape[-2], kernel.shape[-1]
-    rows = xp.shape[0] * math.prod(out_sp)
-    w_taps = kernel.reshape(-1, cg, groups, filters // groups).transpose(0, 2, 1, 3)
-    out = np.zeros((rows, filters), dtype=xp.dtype)
-    for t, tap in enumerate(np.ndindex(*ksize)):
-        xs = _tap_view(xp, tap, strides, dilation, out_sp).reshape(rows, groups, cg)
-        out += _group_matmul(xs, w_taps[t])
+    filters = kernel.shape[-1]
+    patches = _patches(xp, kernel.shape[:n], strides, dilation, groups)
+    w = kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2)
+    cols_per_row = math.prod(kernel.shape[:n]) * xp.shape[-1] // groups
+    row_elements = math.prod(patches.shape[2:])  # patch elements per output row
+    chunks = list(_im2col_chunks(xp.shape[0], out_sp[0], row_elements, IM2COL_MAX_ELEMENTS))
+    buf = np.empty(max(patches[index].size for index in chunks), dtype=xp.dtype)
+    out = np.empty((xp.shape[0], *out_sp, filters), dtype=xp.dtype)
+    for index in chunks:
+        block = patches[index]
+        cols = buf[: block.size].reshape(block.shape)
+        np.copyto(cols, block)
+        cols = cols.reshape(-1, groups, cols_per_row)
+        target = out[index].reshape(cols.shape[0], filters)
+        if groups == 1:
+            np.matmul(cols[:, 0, :], w[0], out=target)
+        else:
+            target[...] = _group_matmul(cols, w)
     return out
 
 
@@ -194,13 +229,12 @@ def _conv_channels_last(
     xp: np.ndarray, kernel: np.ndarray, strides: Sequence[int], dilation: Sequence[int], groups: int
 ) -> np.ndarray:
     n = kernel.ndim - 2
+    if groups == 1 and all(k == 1 for k in kernel.shape[:n]) and all(s == 1 for s in strides):
+        # 1x1, stride 1: a plain matmul over the pixels (a view for a C-contiguous input).
+        out = xp.reshape(-1, xp.shape[-1]) @ kernel.reshape(xp.shape[-1], -1)
+        return out.reshape(*xp.shape[:-1], kernel.shape[-1])
     out_sp = _output_spatial(xp, kernel.shape[:n], strides, dilation)
-    rows = xp.shape[0] * math.prod(out_sp)
-    if rows * xp.shape[-1] * math.prod(kernel.shape[:n]) <= IM2COL_MAX_ELEMENTS:
-        out = _conv_im2col(xp, kernel, strides, dilation, groups)
-    else:
-        out = _conv_by_taps(xp, kernel, strides, dilation, groups, out_sp)
-    return out.reshape(xp.shape[0], *out_sp, kernel.shape[-1])
+    return _conv_im2col(xp, kernel, strides, dilation, groups, out_sp)
 
 
 def _check_groups(in_channels: int, kernel: np.ndarray, groups: int) -> None:
@@ -355,18 +389,74 @@ def depthwise_conv(
     channels, multiplier = kernel.shape[-2:]
     if xl.shape[-1] != channels:
         raise ValueError(f"Depthwise kernel {kernel.shape} does not match input {xl.shape}")
-    xp = pad_spatial(xl, kernel.shape[:n], strides, dilation, mode, range(1, n + 1))
-    out_sp = _output_spatial(xp, kernel.shape[:n], strides, dilation)
-    # One (batch, *out, channels) accumulator per multiplier keeps the inner loops
-    # contiguous over channels; output channel c * multiplier + m is interleaved last.
-    acc = np.zeros((multiplier, xl.shape[0], *out_sp, channels), dtype=x.dtype)
-    tmp = np.empty_like(acc[0])
-    for tap in np.ndindex(*kernel.shape[:n]):
-        xs = _tap_view(xp, tap, strides, dilation, out_sp)
-        for m in range(multiplier):
-            acc[m] += np.multiply(xs, kernel[(*tap, slice(None), m)], out=tmp)
-    out = acc[0] if multiplier == 1 else np.stack(list(acc), axis=-1)
-    return from_channels_last(out.reshape(*out.shape[: n + 1], -1), fmt)
+    if multiplier > 1:  # output channel c * multiplier + m filters input channel c
+        xl = np.repeat(xl, multiplier, axis=-1)
+    weights = kernel.reshape(*kernel.shape[:n], channels * multiplier)
+    if n == 1:  # a 1D input runs as 2D with height 1
+        xl, weights = xl[:, None], weights[None]
+        strides, dilation = (1, *strides), (1, *dilation)
+    out = _depthwise_channels_last(xl, weights, strides, dilation, mode)
+    return from_channels_last(out[:, 0] if n == 1 else out, fmt)
+
+
+def _depthwise_channels_last(
+    x: np.ndarray, weights: np.ndarray, strides: Sequence[int], dilation: Sequence[int], mode: str
+) -> np.ndarray:
+    """Multiplier-1 depthwise conv of ``(batch, *spatial, C)`` by ``weights (*ksize, C)``.
+
+    Works chunk by chunk (one image, a few rows of the first spatial axis) so the
+    chunk's data stays in cache: the chunk's rows are copied into a small zero-padded
+    buffer (no padded copy of the whole input), then each kernel tap adds its strided
+    view times the tap's weights into the output.
+    """
+    n = weights.ndim - 1
+    eff = [effective_size(k, d) for k, d in zip(weights.shape[:n], dilation)]
+    pads = [pad_amounts(size, e, s, mode) for size, e, s in zip(x.shape[1:-1], eff, strides)]
+    padded = [size + sum(p) for size, p in zip(x.shape[1:-1], pads)]
+    out_sp = [window_count(*args) for args in zip(padded, eff, strides)]
+    out = np.empty((x.shape[0], *out_sp, x.shape[-1]), dtype=x.dtype)
+    if out.size == 0:
+        return out
+    # Each tap's weights tiled along the last output axis: for a stride of 1 there, the
+    # multiply's inner loop then spans whole rows instead of one pixel's channels.
+    taps = list(np.ndindex(*weights.shape[:n]))
+    tiled = [np.broadcast_to(weights[tap], (out_sp[-1], x.shape[-1])).copy() for tap in taps]
+    rows = max(1, DEPTHWISE_CHUNK_ELEMENTS // math.prod(out.shape[2:]))
+    rows = min(rows, out_sp[0])
+    buf = np.zeros(((rows - 1) * strides[0] + eff[0], *padded[1:], x.shape[-1]), x.dtype)
+    tmp = np.empty((rows, *out.shape[2:]), dtype=x.dtype)
+    for b in range(x.shape[0]):
+        for r0 in range(0, out_sp[0], rows):
+            acc = out[b, r0 : r0 + rows]
+            start = r0 * strides[0]
+            src = _padded_rows(buf, x[b], start, start + (len(acc) - 1) * strides[0] + eff[0], pads)
+            for tap, w in zip(taps, tiled):
+                view = src[_tap_slices(tap, strides, dilation, acc.shape[:-1])]
+                if tap == taps[0]:
+                    np.multiply(view, w, out=acc)
+                else:
+                    acc += np.multiply(view, w, out=tmp[: len(acc)])
+    return out
+
+
+def _padded_rows(
+    buf: np.ndarray, image: np.ndarray, start: int, stop: int, pads: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """Rows ``[start, stop)`` of ``image`` zero-padded by ``pads``, written into ``buf``.
+
+    ``buf``'s border along the other spatial axes is zero and never written, so stays so.
+    """
+    if not any(any(p) for p in pads):
+        return image[start:stop]
+    before = pads[0][0]
+    lo, hi = max(start, before), min(stop, before + image.shape[0])
+    view = buf[: stop - start]
+    view[: max(lo - start, 0)] = 0
+    view[max(hi - start, 0) :] = 0
+    if hi > lo:
+        inner = tuple(slice(p[0], p[0] + size) for p, size in zip(pads[1:], image.shape[1:-1]))
+        view[(slice(lo - start, hi - start), *inner)] = image[lo - before : hi - before]
+    return view
 
 
 def separable_conv(

@@ -21,6 +21,7 @@ from ._utils import as_float
 
 __all__ = [
     "batch_normalization",
+    "channel_affine",
     "einsum",
     "elu",
     "erf",
@@ -187,7 +188,7 @@ def relu6(x: ArrayLike) -> np.ndarray:
     array([0., 3., 6.], dtype=float32)
     """
     x = as_float(x)
-    return np.minimum(np.maximum(x, _const(0, x)), _const(6, x))
+    return np.clip(x, _const(0, x), _const(6, x))  # one pass; NaN propagates as before
 
 
 def leaky_relu(x: ArrayLike, alpha: float = 0.2) -> np.ndarray:
@@ -460,6 +461,41 @@ def fused_batch_norm(
 
     factor = _rsqrt(param(variance, 1.0) + _const(epsilon, x)) * param(scale, 1.0)
     return (x - param(mean, 0.0)) * factor + param(offset, 0.0)
+
+
+def channel_affine(
+    x: np.ndarray,
+    scale: np.ndarray | None,
+    offset: np.ndarray | None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``x * scale + offset`` with 1-D ``scale``/``offset`` over the last (channel) axis.
+
+    Two passes (multiply, then add in place); either parameter may be None.  For a
+    C-contiguous ``x`` of rank >= 3, the parameters are tiled along the second-to-last
+    axis so NumPy's inner loops run over whole rows rather than one pixel's few
+    channels.  ``out`` (an array of ``x``'s shape, e.g. ``x`` itself) receives the result.
+
+    >>> channel_affine(np.ones((1, 2, 2, 2), np.float32), np.array([2.0, 3.0], np.float32),
+    ...                np.array([0.5, 0.0], np.float32))[0, 1]
+    array([[2.5, 3. ],
+           [2.5, 3. ]], dtype=float32)
+    """
+    rows = x
+    if x.ndim >= 3 and x.flags.c_contiguous and (out is None or out.flags.c_contiguous):
+        reps = x.shape[-2]
+        rows = x.reshape(-1, reps * x.shape[-1])
+        scale, offset = (None if p is None else np.tile(p, reps) for p in (scale, offset))
+    target = None if out is None else out.reshape(rows.shape)
+    if scale is not None:
+        target = np.multiply(rows, scale, out=target)
+    elif target is None:
+        target = rows.copy()
+    elif target is not rows:
+        np.copyto(target, rows)
+    if offset is not None:
+        target += offset
+    return target.reshape(x.shape)
 
 
 def einsum(equation: str, *operands: ArrayLike) -> np.ndarray:

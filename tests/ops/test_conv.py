@@ -63,18 +63,44 @@ def test_conv_matches_tf(tf, rng, n, ksize, strides, dilation, padding, fmt):
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
 
 
-@pytest.mark.parametrize("im2col", [True, False])
+@pytest.mark.parametrize("im2col_limit", [None, 0, 500])
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("groups", [1, 2, 3])
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_grouped_conv_and_tap_path(tf, rng, monkeypatch, im2col, n, groups, padding):
-    if not im2col:
-        monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", 0)
+def test_grouped_conv_and_chunked_im2col(tf, rng, monkeypatch, im2col_limit, n, groups, padding):
+    if im2col_limit is not None:  # 0: one output row per chunk; 500: a few rows per chunk
+        monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", im2col_limit)
     x = rand(rng, 2, *SPATIAL[n], 6)
     kernel = rand(rng, *KERNELS[n][0], 6 // groups, 6)
     strides = _expand(2, n) if padding == "same" else _expand(1, n)
     ref = tf_conv(tf, x, kernel, strides, padding, _expand(1, n), groups)
     assert_close(C.conv(x, kernel, strides, padding, 1, "channels_last", groups), ref)
+
+
+# Patch elements of one image of a (9, 8) output with a 3x3x5 kernel: 9 * 8 * 45 = 3240.
+@pytest.mark.parametrize("im2col_limit", [0, 400, 1000, 3240, 7000, 1 << 30])
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_chunked_im2col_over_images_and_rows(tf, rng, monkeypatch, im2col_limit, fmt):
+    """Chunks of rows of one image, of one image, of two images (batch 3: a short last
+    chunk) and the whole batch at once all give TF's result."""
+    monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", im2col_limit)
+    x = rand(rng, 3, 9, 8, 5)
+    kernel = rand(rng, 3, 3, 5, 7)
+    ref = tf_conv(tf, x, kernel, (1, 1), "same", (1, 1))
+    ours = C.conv(to_cf(x) if fmt == "channels_first" else x, kernel, 1, "same", 1, fmt)
+    assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
+
+
+@pytest.mark.parametrize("shape", [(2, 7, 6, 16), (1, 5, 32), (2, 3, 4, 3, 8)])
+def test_pointwise_conv_matches_tf(tf, rng, shape):
+    """1x1 stride-1 convolutions (a plain matmul), also on a non-contiguous input."""
+    n = len(shape) - 2
+    x = rand(rng, *shape)
+    kernel = rand(rng, *(1,) * n, shape[-1], 12)
+    ref = tf_conv(tf, x, kernel, (1,) * n, "same", (1,) * n)
+    assert_close(C.conv(x, kernel, 1, "same"), ref)
+    cf = C.conv(np.moveaxis(x, -1, 1), kernel, 1, "valid", 1, "channels_first")
+    assert_close(to_cl(cf), ref)
 
 
 def test_conv_large_channels_accumulation(tf, rng):

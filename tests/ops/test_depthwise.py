@@ -70,6 +70,36 @@ def test_depthwise_matches_tf(tf, rng, n, strides, dilation, padding, fmt, dm):
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
 
 
+@pytest.mark.parametrize("chunk", [1, 40, 300])
+@pytest.mark.parametrize(
+    "n,strides,dilation,padding",
+    [
+        (2, (1, 1), (1, 1), "same"),
+        (2, (2, 2), (1, 1), "same"),
+        (2, (1, 1), (3, 3), "same"),
+        (2, (2, 1), (1, 1), "valid"),
+        (1, (1,), (2,), "causal"),
+        (3, (1, 1, 1), (1, 1, 1), "same"),
+        (3, (2, 2, 2), (1, 1, 1), "same"),
+    ],
+)
+def test_depthwise_chunks_match_tf(tf, rng, monkeypatch, chunk, n, strides, dilation, padding):
+    """Chunks of one output row, of a few rows (a short last chunk) and whole images."""
+    monkeypatch.setattr(C, "DEPTHWISE_CHUNK_ELEMENTS", chunk)
+    x = rand(rng, 2, *SPATIAL[n], 4)
+    kernel = rand(rng, *KSIZE[n], 4, 1)
+    ref = tf_depthwise(tf, x, kernel, strides, padding, dilation)
+    assert_close(C.depthwise_conv(x, kernel, strides, padding, dilation), ref)
+
+
+def test_depthwise_large_padding_matches_tf(tf, rng):
+    """'same' padding wider than the input (dilated kernel): chunks mostly of zeros."""
+    x = rand(rng, 1, 4, 5, 3)
+    kernel = rand(rng, 3, 3, 3, 2)
+    ref = tf_depthwise(tf, x, kernel, (1, 1), "same", (4, 4))
+    assert_close(C.depthwise_conv(x, kernel, 1, "same", 4), ref)
+
+
 def _separable_cases():
     for n, (s, d), padding, fmt in itertools.product(
         (1, 2), STRIDE_DILATION, ("valid", "same"), ("channels_last", "channels_first")

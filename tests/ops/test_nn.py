@@ -156,6 +156,28 @@ def test_keras_batch_normalization_layer(tf_keras, rng, shape, axis):
     assert_close(nn.batch_normalization(data, *b, 1e-3), ref)
 
 
+@pytest.mark.parametrize("layout", ["rank4", "rank3", "rank2", "strided", "inplace"])
+@pytest.mark.parametrize("params", ["both", "scale", "offset"])
+def test_channel_affine(tf, rng, layout, params):
+    """``x * scale + offset`` over the channel axis as ``tf.nn.batch_normalization``
+    computes it with mean 0, variance 1 and epsilon 0."""
+    shape = {"rank3": (4, 9, 6), "rank2": (5, 6)}.get(layout, (3, 5, 7, 6))
+    data = rand(rng, *shape, scale=3.0)
+    if layout == "strided":
+        data = rand(rng, 3, 7, 5, 6).transpose(0, 2, 1, 3)
+    scale = rand(rng, 6) if params != "offset" else None
+    offset = rand(rng, 6) if params != "scale" else None
+    ref = tf.nn.batch_normalization(data, 0.0, 1.0, offset, scale, 0.0).numpy()
+    work = data.copy() if layout == "inplace" else data
+    out = nn.channel_affine(work, scale, offset, out=work if layout == "inplace" else None)
+    assert_close(out, ref)
+    if layout == "inplace":
+        assert np.shares_memory(out, work)
+        assert_close(work, ref)
+    else:
+        assert not np.shares_memory(out, data)
+
+
 @pytest.mark.parametrize(
     "equation,shapes",
     [
