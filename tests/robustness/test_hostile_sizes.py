@@ -15,7 +15,6 @@ import os
 import tracemalloc
 
 import h5py
-import numpy as np
 import pytest
 from robustness_formats import CLEAN_ERRORS, FORMATS, assert_same, deadline, small_model, weights
 
@@ -236,6 +235,3 @@ def test_manifest_total_size_is_never_trusted(tmp_path, total):
         tracemalloc.stop()
     assert peak < PEAK_LIMIT
 
-
-def test_np_sanity():
-    assert np.dtype("float32").itemsize * HUGE > PEAK_LIMIT
