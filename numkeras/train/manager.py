@@ -140,6 +140,9 @@ class CheckpointManager:
         self._maybe_delete.pop(save_path, None)
         self._maybe_delete[save_path] = time.time()
         self._latest_checkpoint = save_path
+        # Record the new checkpoint before deleting old ones (a crash while deleting then
+        # still finds it), and again afterwards without the deleted ones, as TensorFlow does.
+        self._record_state()
         self._sweep()
         self._record_state()
 

@@ -108,12 +108,7 @@ def run_child(save, model, seed: int, kill_at: int) -> tuple[bool, list[str]]:
 
 MULTI_FILE_IN_PLACE = {"tf", "weights_json"}
 
-PARAMS = [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
-    "numkeras/train/manager.py CheckpointManager._record_and_sweep deletes the old "
-    "checkpoint (_sweep) before rewriting the `checkpoint` state file (_record_state): a "
-    "kill in between leaves `checkpoint` naming the deleted ckpt-1, so latest_checkpoint() "
-    "is None although ckpt-2 is complete. TensorFlow records the state before sweeping "
-    "and again after."))) if name == "manager" else name for name in FORMATS]
+PARAMS = list(FORMATS)
 
 
 @pytest.mark.parametrize("name", PARAMS)
