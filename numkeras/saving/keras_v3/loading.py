@@ -157,10 +157,7 @@ def execute(model, source, skip_mismatch: bool = False) -> LoadReport:
         warnings.warn(f"Skipping variable loading for {type(entry.obj).__name__} "
                       f"'{_label(entry)}': {message}", UserWarning, stacklevel=3)
         report.skip(_label(entry), message)
-    values = source.read([ref for _, ref, _ in plan.assignments])
-    staged = [(var, _cast(values[ref], var)) for var, ref, _ in plan.assignments]
-    for var, value in staged:
-        var.assign(value)
+    source.assign([(var, ref) for var, ref, _ in plan.assignments], _cast)
     report.loaded.extend(plan.loaded)
     report.unexpected.extend(sorted(p or "/" for p, g in index.groups.items()
                                     if g and p not in plan.used))

@@ -13,6 +13,8 @@ import zipfile
 import zlib
 from collections import defaultdict
 
+import numpy as np
+
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.errors import KerasFileError
 from numkeras.saving.keras_v3.h5io import VarsIndex, import_h5py, read_dataset
@@ -39,6 +41,37 @@ class Source:
                 VarsIndex.from_h5(f, self._label(i), source=i, into=index)
         return index
 
+    def _size(self, i: int) -> int | None:
+        """Bytes of the i-th HDF5 file, to check data lies inside it (None: already verified)."""
+        return os.path.getsize(self._label(i))
+
+    def assign(self, pairs: list, cast) -> None:
+        """Load each ``(variable, DatasetRef)`` into the variable's own buffer.
+
+        First every dataset is checked without reading it (contiguous, unfiltered data of a
+        directly convertible dtype that lies inside its file) or, if it cannot be read
+        directly, read and converted with ``cast(value, variable)`` now. Only then is each
+        variable filled, straight from the file: no second copy of the model in memory, and
+        nothing is assigned unless every value is known to be readable.
+        """
+        by_source = defaultdict(list)
+        for var, ref in pairs:
+            by_source[ref.source].append((var, ref))
+        staged = {}
+        for i in sorted(by_source):
+            with self._open(i) as f, _damage_is_an_error(self._label(i)):
+                size = self._size(i)
+                for var, ref in by_source[i]:
+                    if not _readable_directly(f, ref, var, size, self._label(i)):
+                        staged[id(var)] = cast(read_dataset(f, ref), var)
+        for i in sorted(by_source):
+            with self._open(i) as f, _damage_is_an_error(self._label(i)):
+                for var, ref in by_source[i]:
+                    if id(var) in staged:
+                        var.assign(staged.pop(id(var)))
+                    elif var.size:
+                        f[ref.name].read_direct(var.value)
+
     def read(self, refs: list) -> dict:
         """``{ref: array}`` for every DatasetRef in ``refs``, one file open at a time."""
         by_source = defaultdict(list)
@@ -50,6 +83,29 @@ class Source:
                 for ref in by_source[i]:
                     values[ref] = read_dataset(f, ref)
         return values
+
+
+def _readable_directly(f, ref, var, size: int | None, label: str) -> bool:
+    """Whether ``ref`` can be read straight into ``var`` (raises if its data is truncated)."""
+    h5py = import_h5py()
+    dtype = np.dtype(var.dtype)
+    if ref.bfloat16 or dtype.name == "bfloat16" or tuple(ref.shape) != tuple(var.shape):
+        return False
+    src = np.dtype(ref.dtype)
+    if not (src == dtype or (src.kind == "f" and dtype.kind == "f")):
+        return False
+    dset = f[ref.name]
+    dcpl = dset.id.get_create_plist()
+    layout = dcpl.get_layout()
+    if layout not in (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT) or dcpl.get_nfilters():
+        return False
+    if layout == h5py.h5d.CONTIGUOUS and size is not None and dset.id.get_storage_size():
+        offset = dset.id.get_offset()
+        userblock = f.id.get_create_plist().get_userblock()
+        if offset is None or userblock + offset + dset.id.get_storage_size() > size:
+            raise KerasFileError(f"{label}: the data of {ref.name!r} lies past the end of the "
+                                 "file: the file is truncated.")
+    return True
 
 
 @contextlib.contextmanager
@@ -163,6 +219,9 @@ class ArchiveSource(Source):
 
     def _label(self, i: int) -> str:
         return f"{self.filename}: {archive.WEIGHTS}"
+
+    def _size(self, i: int) -> None:
+        return None  # the member's CRC-32 was checked when the archive was opened
 
     @contextlib.contextmanager
     def _open(self, i: int):
