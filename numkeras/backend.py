@@ -110,3 +110,35 @@ def int_shape(x) -> tuple:
 def cast_to_floatx(x) -> np.ndarray:
     """``x`` as an array of the default float dtype."""
     return np.asarray(x, dtype=_FLOATX)
+
+
+def image_data_format() -> str:
+    """The default data format of image layers (``'channels_last'``)."""
+    return "channels_last"
+
+
+def get_value(x) -> np.ndarray:
+    """The value of a variable (a copy) or array."""
+    return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+
+
+def batch_get_value(tensors) -> list:
+    """:func:`get_value` of each of ``tensors``."""
+    return [get_value(x) for x in tensors]
+
+
+def set_value(x, value) -> None:
+    """Assign ``value`` to variable ``x`` (cast to its dtype)."""
+    x.assign(np.asarray(value))
+
+
+def batch_set_value(tuples) -> None:
+    """Assign every ``(variable, value)`` pair; all shapes are checked before any assignment."""
+    pairs = [(x, x.check_assignable(value)) for x, value in tuples]
+    for x, value in pairs:
+        x.assign(value)
+
+
+def count_params(x) -> int:
+    """Number of elements of a variable or array."""
+    return int(np.prod(x.shape, dtype=np.int64))
