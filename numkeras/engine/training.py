@@ -202,6 +202,15 @@ class Model(Layer):
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "compiled", True)
 
+    def fit(self, *args, **kwargs):
+        """Not available: numkeras has no automatic differentiation."""
+        raise NotImplementedError(
+            "numkeras cannot train with fit(): it has no automatic differentiation. Train in "
+            "TensorFlow/Keras and load the weights here, or compute gradients yourself and call "
+            "model.optimizer.apply_gradients(zip(grads, model.trainable_weights)).")
+
+    train_on_batch = fit
+
     # -- saving ----------------------------------------------------------------------------
     def save_weights(self, filepath, overwrite: bool = True, save_format=None, options=None,
                      **kwargs):
