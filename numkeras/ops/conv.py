@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -421,22 +422,43 @@ def _depthwise_channels_last(
     # multiply's inner loop then spans whole rows instead of one pixel's channels.
     taps = list(np.ndindex(*weights.shape[:n]))
     tiled = [np.broadcast_to(weights[tap], (out_sp[-1], x.shape[-1])).copy() for tap in taps]
-    rows = max(1, DEPTHWISE_CHUNK_ELEMENTS // math.prod(out.shape[2:]))
-    rows = min(rows, out_sp[0])
-    buf = np.zeros(((rows - 1) * strides[0] + eff[0], *padded[1:], x.shape[-1]), x.dtype)
-    tmp = np.empty((rows, *out.shape[2:]), dtype=x.dtype)
-    for b in range(x.shape[0]):
-        for r0 in range(0, out_sp[0], rows):
-            acc = out[b, r0 : r0 + rows]
-            start = r0 * strides[0]
-            src = _padded_rows(buf, x[b], start, start + (len(acc) - 1) * strides[0] + eff[0], pads)
-            for tap, w in zip(taps, tiled):
-                view = src[_tap_slices(tap, strides, dilation, acc.shape[:-1])]
-                if tap == taps[0]:
-                    np.multiply(view, w, out=acc)
-                else:
-                    acc += np.multiply(view, w, out=tmp[: len(acc)])
+    rows = min(max(1, DEPTHWISE_CHUNK_ELEMENTS // math.prod(out.shape[2:])), out_sp[0])
+    geometry = _DepthwiseGeometry(taps, strides, dilation, pads, rows, eff[0])
+    _depthwise_chunks(x, tiled, out, geometry)
     return out
+
+
+class _DepthwiseGeometry(NamedTuple):
+    """What :func:`_depthwise_chunks` needs besides the arrays."""
+
+    taps: list[tuple[int, ...]]
+    strides: Sequence[int]
+    dilation: Sequence[int]
+    pads: Sequence[tuple[int, int]]
+    rows: int  # output rows per chunk
+    extent: int  # input rows one output row reads (dilated kernel height)
+
+
+def _depthwise_chunks(
+    x: np.ndarray, tiled: list[np.ndarray], out: np.ndarray, g: _DepthwiseGeometry
+) -> None:
+    """The loop of :func:`_depthwise_channels_last`: chunk by chunk, tap by tap."""
+    s0 = g.strides[0]
+    padded = [size + sum(p) for size, p in zip(x.shape[2:-1], g.pads[1:])]
+    buf = np.zeros(((g.rows - 1) * s0 + g.extent, *padded, x.shape[-1]), x.dtype)
+    tmp = np.empty((g.rows, *out.shape[2:]), dtype=x.dtype)
+    full = [_tap_slices(tap, g.strides, g.dilation, tmp.shape[:-1]) for tap in g.taps]
+    for b in range(x.shape[0]):
+        for r0 in range(0, out.shape[1], g.rows):
+            acc = out[b, r0 : r0 + g.rows]
+            first = r0 * s0
+            src = _padded_rows(buf, x[b], first, first + (len(acc) - 1) * s0 + g.extent, g.pads)
+            picks = full
+            if len(acc) < g.rows:  # the short last chunk of an image
+                picks = [_tap_slices(tap, g.strides, g.dilation, acc.shape[:-1]) for tap in g.taps]
+            np.multiply(src[picks[0]], tiled[0], out=acc)
+            for pick, w in zip(picks[1:], tiled[1:]):
+                acc += np.multiply(src[pick], w, out=tmp[: len(acc)])
 
 
 def _padded_rows(

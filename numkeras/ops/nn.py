@@ -491,7 +491,7 @@ def channel_affine(
         target = np.multiply(rows, scale, out=target)
     elif target is None:
         target = rows.copy()
-    elif target is not rows:
+    elif out is not x:
         np.copyto(target, rows)
     if offset is not None:
         target += offset
