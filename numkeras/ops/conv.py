@@ -34,7 +34,6 @@ from ._utils import (
     normalize_padding,
     normalize_tuple,
     pad_amounts,
-    pad_spatial,
     tap_slice,
     to_channels_last,
     window_count,
@@ -125,15 +124,6 @@ def _conv_padding(padding: str, n: int) -> str:
     return normalize_padding(padding, ("valid", "same", "causal") if n == 1 else ("valid", "same"))
 
 
-def _output_spatial(
-    xp: np.ndarray, ksize: Sequence[int], strides: Sequence[int], dilation: Sequence[int]
-) -> tuple[int, ...]:
-    return tuple(
-        window_count(xp.shape[1 + i], effective_size(k, d), s)
-        for i, (k, s, d) in enumerate(zip(ksize, strides, dilation))
-    )
-
-
 def _tap_slices(
     tap: Sequence[int], strides: Sequence[int], dilation: Sequence[int], counts: Sequence[int]
 ) -> tuple[slice, ...]:
@@ -177,48 +167,61 @@ def _patches(
 
 def _im2col_chunks(
     batch: int, rows: int, row_elements: int, limit: int
-) -> Iterator[tuple[slice, slice]]:
-    """Split ``(batch, rows)`` into index blocks of at most ``limit`` patch elements.
-
-    Whole images are grouped when one fits, else one image is split by rows (at least
-    one row per block, whatever ``limit``).
-    """
+) -> Iterator[tuple[int, int, int, int]]:
+    """Split ``(batch, rows)`` into blocks ``(b0, b1, r0, r1)`` of at most ``limit`` patch
+    elements: whole images grouped when one fits, else one image split by rows (at least
+    one row per block, whatever ``limit``)."""
     image = rows * row_elements
     if image <= limit:
         step = max(1, limit // image)
         for b in range(0, batch, step):
-            yield slice(b, b + step), slice(None)
+            yield b, min(b + step, batch), 0, rows
         return
     step = max(1, limit // row_elements)
     for b in range(batch):
         for r in range(0, rows, step):
-            yield slice(b, b + 1), slice(r, r + step)
+            yield b, b + 1, r, min(r + step, rows)
 
 
 def _conv_im2col(
-    xp: np.ndarray,
+    x: np.ndarray,
     kernel: np.ndarray,
     strides: Sequence[int],
     dilation: Sequence[int],
     groups: int,
-    out_sp: Sequence[int],
+    pads: Sequence[tuple[int, int]],
 ) -> np.ndarray:
-    """Convolution as chunked im2col: copy each chunk's patches, then one matmul."""
+    """Convolution as chunked im2col: per chunk, pad its input rows into a reused buffer,
+    copy the patches into another, then one matmul writes the chunk's output."""
     n = kernel.ndim - 2
-    filters = kernel.shape[-1]
-    patches = _patches(xp, kernel.shape[:n], strides, dilation, groups)
+    ksize, filters = kernel.shape[:n], kernel.shape[-1]
+    eff = [effective_size(k, d) for k, d in zip(ksize, dilation)]
+    padded = [size + sum(p) for size, p in zip(x.shape[1:-1], pads)]
+    out_sp = [window_count(*args) for args in zip(padded, eff, strides)]
+    k_cols = math.prod(ksize) * x.shape[-1]
+    row_elements = math.prod(out_sp[1:]) * k_cols
+    out = np.empty((x.shape[0], *out_sp, filters), dtype=x.dtype)
+    chunks = list(_im2col_chunks(x.shape[0], out_sp[0], row_elements, IM2COL_MAX_ELEMENTS))
+    if not chunks:  # an empty batch
+        return out
+    images = max(b1 - b0 for b0, b1, _, _ in chunks)
+    rows = max(r1 - r0 for _, _, r0, r1 in chunks)
+    in_rows = (rows - 1) * strides[0] + eff[0]
+    pad_buf = (
+        np.zeros((images, in_rows, *padded[1:], x.shape[-1]), x.dtype)
+        if any(any(p) for p in pads)
+        else None
+    )
+    cols_buf = np.empty(images * rows * row_elements, dtype=x.dtype)
     w = kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2)
-    cols_per_row = math.prod(kernel.shape[:n]) * xp.shape[-1] // groups
-    row_elements = math.prod(patches.shape[2:])  # patch elements per output row
-    chunks = list(_im2col_chunks(xp.shape[0], out_sp[0], row_elements, IM2COL_MAX_ELEMENTS))
-    buf = np.empty(max(patches[index].size for index in chunks), dtype=xp.dtype)
-    out = np.empty((xp.shape[0], *out_sp, filters), dtype=xp.dtype)
-    for index in chunks:
-        block = patches[index]
-        cols = buf[: block.size].reshape(block.shape)
+    for b0, b1, r0, r1 in chunks:
+        first = r0 * strides[0]
+        src = _padded_rows(pad_buf, x[b0:b1], first, (r1 - 1) * strides[0] + eff[0], pads)
+        block = _patches(src, ksize, strides, dilation, groups)
+        cols = cols_buf[: block.size].reshape(block.shape)
         np.copyto(cols, block)
-        cols = cols.reshape(-1, groups, cols_per_row)
-        target = out[index].reshape(cols.shape[0], filters)
+        cols = cols.reshape(-1, groups, k_cols // groups)
+        target = out[b0:b1, r0:r1].reshape(cols.shape[0], filters)
         if groups == 1:
             np.matmul(cols[:, 0, :], w[0], out=target)
         else:
@@ -227,15 +230,20 @@ def _conv_im2col(
 
 
 def _conv_channels_last(
-    xp: np.ndarray, kernel: np.ndarray, strides: Sequence[int], dilation: Sequence[int], groups: int
+    x: np.ndarray,
+    kernel: np.ndarray,
+    strides: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    pads: Sequence[tuple[int, int]],
 ) -> np.ndarray:
     n = kernel.ndim - 2
-    if groups == 1 and all(k == 1 for k in kernel.shape[:n]) and all(s == 1 for s in strides):
+    pointwise = all(k == 1 for k in kernel.shape[:n]) and all(s == 1 for s in strides)
+    if groups == 1 and pointwise and not any(any(p) for p in pads):
         # 1x1, stride 1: a plain matmul over the pixels (a view for a C-contiguous input).
-        out = xp.reshape(-1, xp.shape[-1]) @ kernel.reshape(xp.shape[-1], -1)
-        return out.reshape(*xp.shape[:-1], kernel.shape[-1])
-    out_sp = _output_spatial(xp, kernel.shape[:n], strides, dilation)
-    return _conv_im2col(xp, kernel, strides, dilation, groups, out_sp)
+        out = x.reshape(-1, x.shape[-1]) @ kernel.reshape(x.shape[-1], -1)
+        return out.reshape(*x.shape[:-1], kernel.shape[-1])
+    return _conv_im2col(x, kernel, strides, dilation, groups, pads)
 
 
 def _check_groups(in_channels: int, kernel: np.ndarray, groups: int) -> None:
@@ -277,8 +285,8 @@ def conv(
     mode, fmt = _conv_padding(padding, n), normalize_data_format(data_format)
     xl = to_channels_last(x, fmt)
     _check_groups(xl.shape[-1], kernel, groups)
-    xp = pad_spatial(xl, kernel.shape[:n], strides, dilation, mode, range(1, n + 1))
-    return from_channels_last(_conv_channels_last(xp, kernel, strides, dilation, groups), fmt)
+    pads = _pad_widths(xl, kernel.shape[:n], strides, dilation, mode)
+    return from_channels_last(_conv_channels_last(xl, kernel, strides, dilation, groups, pads), fmt)
 
 
 def _transpose_output_spatial(
@@ -412,7 +420,7 @@ def _depthwise_channels_last(
     """
     n = weights.ndim - 1
     eff = [effective_size(k, d) for k, d in zip(weights.shape[:n], dilation)]
-    pads = [pad_amounts(size, e, s, mode) for size, e, s in zip(x.shape[1:-1], eff, strides)]
+    pads = _pad_widths(x, weights.shape[:n], strides, dilation, mode)
     padded = [size + sum(p) for size, p in zip(x.shape[1:-1], pads)]
     out_sp = [window_count(*args) for args in zip(padded, eff, strides)]
     out = np.empty((x.shape[0], *out_sp, x.shape[-1]), dtype=x.dtype)
@@ -445,14 +453,15 @@ def _depthwise_chunks(
     """The loop of :func:`_depthwise_channels_last`: chunk by chunk, tap by tap."""
     s0 = g.strides[0]
     padded = [size + sum(p) for size, p in zip(x.shape[2:-1], g.pads[1:])]
-    buf = np.zeros(((g.rows - 1) * s0 + g.extent, *padded, x.shape[-1]), x.dtype)
+    buf = np.zeros((1, (g.rows - 1) * s0 + g.extent, *padded, x.shape[-1]), x.dtype)
     tmp = np.empty((g.rows, *out.shape[2:]), dtype=x.dtype)
     full = [_tap_slices(tap, g.strides, g.dilation, tmp.shape[:-1]) for tap in g.taps]
     for b in range(x.shape[0]):
         for r0 in range(0, out.shape[1], g.rows):
             acc = out[b, r0 : r0 + g.rows]
             first = r0 * s0
-            src = _padded_rows(buf, x[b], first, first + (len(acc) - 1) * s0 + g.extent, g.pads)
+            stop = first + (len(acc) - 1) * s0 + g.extent
+            src = _padded_rows(buf, x[b : b + 1], first, stop, g.pads)[0]
             picks = full
             if len(acc) < g.rows:  # the short last chunk of an image
                 picks = [_tap_slices(tap, g.strides, g.dilation, acc.shape[:-1]) for tap in g.taps]
@@ -461,23 +470,40 @@ def _depthwise_chunks(
                 acc += np.multiply(src[pick], w, out=tmp[: len(acc)])
 
 
+def _pad_widths(
+    x: np.ndarray, ksize: Sequence[int], strides: Sequence[int], dilation: Sequence[int], mode: str
+) -> list[tuple[int, int]]:
+    """TF's ``(before, after)`` padding of each spatial axis of a channels_last ``x``."""
+    return [
+        pad_amounts(size, effective_size(k, d), s, mode)
+        for size, k, s, d in zip(x.shape[1:-1], ksize, strides, dilation)
+    ]
+
+
 def _padded_rows(
-    buf: np.ndarray, image: np.ndarray, start: int, stop: int, pads: Sequence[tuple[int, int]]
+    buf: np.ndarray | None,
+    images: np.ndarray,
+    start: int,
+    stop: int,
+    pads: Sequence[tuple[int, int]],
 ) -> np.ndarray:
-    """Rows ``[start, stop)`` of ``image`` zero-padded by ``pads``, written into ``buf``.
+    """Rows ``[start, stop)`` (axis 1, padded coordinates) of ``images`` zero-padded by
+    ``pads``: a view of ``images`` without padding, else written into ``buf``.
 
     ``buf``'s border along the other spatial axes is zero and never written, so stays so.
     """
     if not any(any(p) for p in pads):
-        return image[start:stop]
+        return images[:, start:stop]
     before = pads[0][0]
-    lo, hi = max(start, before), min(stop, before + image.shape[0])
-    view = buf[: stop - start]
-    view[: max(lo - start, 0)] = 0
-    view[max(hi - start, 0) :] = 0
+    lo, hi = max(start, before), min(stop, before + images.shape[1])
+    view = buf[: len(images), : stop - start]
+    view[:, : max(lo - start, 0)] = 0
+    view[:, max(hi - start, 0) :] = 0
     if hi > lo:
-        inner = tuple(slice(p[0], p[0] + size) for p, size in zip(pads[1:], image.shape[1:-1]))
-        view[(slice(lo - start, hi - start), *inner)] = image[lo - before : hi - before]
+        inner = tuple(slice(p[0], p[0] + size) for p, size in zip(pads[1:], images.shape[2:-1]))
+        view[(slice(None), slice(lo - start, hi - start), *inner)] = images[
+            :, lo - before : hi - before
+        ]
     return view
 
 

@@ -80,15 +80,24 @@ def test_grouped_conv_and_chunked_im2col(tf, rng, monkeypatch, im2col_limit, n, 
 # Patch elements of one image of a (9, 8) output with a 3x3x5 kernel: 9 * 8 * 45 = 3240.
 @pytest.mark.parametrize("im2col_limit", [0, 400, 1000, 3240, 7000, 1 << 30])
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
-def test_chunked_im2col_over_images_and_rows(tf, rng, monkeypatch, im2col_limit, fmt):
-    """Chunks of rows of one image, of one image, of two images (batch 3: a short last
-    chunk) and the whole batch at once all give TF's result."""
+@pytest.mark.parametrize("strides,dilation", [(1, 1), (2, 1), (1, 2)])
+def test_chunked_im2col_over_images_and_rows(
+    tf, rng, monkeypatch, im2col_limit, fmt, strides, dilation
+):
+    """Chunks of rows of one image (each padded on its own), of one image, of two images
+    (batch 3: a short last chunk) and the whole batch at once all give TF's result."""
     monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", im2col_limit)
     x = rand(rng, 3, 9, 8, 5)
     kernel = rand(rng, 3, 3, 5, 7)
-    ref = tf_conv(tf, x, kernel, (1, 1), "same", (1, 1))
-    ours = C.conv(to_cf(x) if fmt == "channels_first" else x, kernel, 1, "same", 1, fmt)
+    ref = tf_conv(tf, x, kernel, (strides,) * 2, "same", (dilation,) * 2)
+    xin = to_cf(x) if fmt == "channels_first" else x
+    ours = C.conv(xin, kernel, strides, "same", dilation, fmt)
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
+
+
+def test_conv_empty_batch():
+    y = C.conv(np.zeros((0, 5, 5, 3), np.float32), np.ones((3, 3, 3, 4), np.float32), 1, "same")
+    assert y.shape == (0, 5, 5, 4) and y.dtype == np.float32
 
 
 @pytest.mark.parametrize("shape", [(2, 7, 6, 16), (1, 5, 32), (2, 3, 4, 3, 8)])
