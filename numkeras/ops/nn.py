@@ -290,13 +290,7 @@ def swish(x: ArrayLike) -> np.ndarray:
     [-0.2689  1.7616]
     """
     x = as_float(x)
-    # x * (1 + tanh(x / 2)) / 2 as (1 + tanh(h)) * h with h = x / 2: the same roundings as
-    # x * sigmoid(x) (halving is exact), one pass and one temporary fewer.
-    half = np.multiply(x, _const(0.5, x))
-    out = np.tanh(half)
-    out += _const(1, x)
-    out *= half
-    return out
+    return x * sigmoid(x)  # NumPy reuses sigmoid's temporary for the product
 
 
 silu = swish
