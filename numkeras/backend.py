@@ -26,6 +26,7 @@ _EPSILON = 1e-7
 _NAME_COUNTERS: defaultdict[str, int] = defaultdict(int)
 _UIDS: defaultdict[str, int] = defaultdict(int)
 _NAME_SCOPE: list[str] = []
+_SCRATCH_DEPTH = 0
 
 
 def floatx() -> str:
@@ -84,6 +85,27 @@ def name_scope(name: str) -> Iterator[None]:
         yield
     finally:
         _NAME_SCOPE.pop()
+
+
+@contextlib.contextmanager
+def scratch_names() -> Iterator[None]:
+    """Name layers created inside from fresh counters, then restore the session's.
+
+    tf-keras builds and calls a layer on ``keras.Input`` tensors inside a scratch graph, and
+    layer names are unique per graph: layers that ``build``/``call`` create there
+    (MultiHeadAttention's ``softmax`` and ``dropout``, a custom layer's sub-layers) do not
+    consume the session's names. Nested uses share the outermost scratch counters.
+    """
+    global _NAME_COUNTERS, _SCRATCH_DEPTH
+    saved = _NAME_COUNTERS
+    if _SCRATCH_DEPTH == 0:
+        _NAME_COUNTERS = defaultdict(int)
+    _SCRATCH_DEPTH += 1
+    try:
+        yield
+    finally:
+        _SCRATCH_DEPTH -= 1
+        _NAME_COUNTERS = saved
 
 
 @contextlib.contextmanager

@@ -310,7 +310,7 @@ class Layer(Trackable):
                     f"(keras.Input) and concrete values ({type(t).__name__}). "
                     "Pass only KerasTensors when building a functional model."
                 )
-        with backend.name_scope(self.name):
+        with backend.name_scope(self.name), backend.scratch_names():
             if not self.built:
                 self._maybe_build(nest.map_structure(lambda t: t.shape, inputs))
             spec = self.compute_output_spec(*args, **kwargs)

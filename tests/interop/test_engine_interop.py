@@ -134,6 +134,42 @@ def test_deferred_sequential_names_and_layer_names_match_tf_keras():
             b.layers[0].name)
 
 
+def _names_made_while_building(k) -> list:
+    k.backend.clear_session()
+
+    class Block(k.layers.Layer):
+        def build(self, input_shape):
+            self.inner = k.layers.Dense(2)
+            self.drop = k.layers.Dropout(0.1)
+
+        def call(self, x):
+            return self.drop(self.inner(x))
+
+    names = []
+    x = np.ones((1, 5, 4), "float32")
+    k.layers.MultiHeadAttention(2, 3)(x, x)  # eager: uses the session's counters
+    names += [k.layers.Dropout(0.1).name, k.layers.Softmax().name]
+    inp = k.Input((5, 4))
+    k.layers.MultiHeadAttention(2, 3)(inp, inp)
+    block = Block()
+    out = block(inp)
+    names += [k.layers.Dropout(0.1).name, k.layers.Softmax().name, k.layers.Dense(1).name]
+    names += [block.inner.name, block.drop.name] + _names(block.weights)
+    block2 = Block()
+    block2(x)
+    names += [block2.inner.name, k.layers.Dense(1).name]
+    names.append([la.name for la in k.Model(inp, out).layers])
+    return names
+
+
+def test_layers_created_while_building_on_keras_inputs_do_not_consume_names_like_tf_keras():
+    # tf-keras builds a layer called on keras.Input in a scratch graph with its own name
+    # counters; names made there (MultiHeadAttention's softmax/dropout, a custom layer's
+    # sub-layers) must not shift the names of the layers created afterwards.
+    tfk = tf_keras()
+    assert _names_made_while_building(nk) == _names_made_while_building(tfk)
+
+
 def test_layer_configs_match_tf_keras():
     tfk = tf_keras()
     for make in (lambda k: k.layers.Dense(3, activation="relu", use_bias=False),
