@@ -393,6 +393,11 @@ class CheckpointLoadStatus:
         graph = build_graph(self._restore.root, self._restore.attached)
         return [node.obj for node in graph.nodes if node.variable is not None]
 
+    def _unmatched_variables(self) -> list:
+        """The root's existing variables that no checkpoint value was bound to."""
+        matched = {id(obj) for obj in self._restore.bound.values()}
+        return [v for v in self._python_variables() if id(v) not in matched]
+
     def assert_consumed(self) -> CheckpointLoadStatus:
         """Every checkpoint value was restored and every existing variable got one."""
         self.assert_existing_objects_matched()
@@ -419,8 +424,7 @@ class CheckpointLoadStatus:
                     _value_key(r.graph, node_id) is not None:
                 raise AssertionError(f"Object {self._names.get(node_id)} not assigned a value "
                                      "from checkpoint.")
-        matched = {id(obj) for obj in r.bound.values()}
-        unused = [v for v in self._python_variables() if id(v) not in matched]
+        unused = self._unmatched_variables()
         if unused:
             shown = [getattr(v, "name", repr(v)) for v in unused[:_MAX_LISTED]]
             raise AssertionError(
@@ -457,8 +461,15 @@ class CheckpointLoadStatus:
 
     def __repr__(self) -> str:
         r = self._restore
-        return (f"<CheckpointLoadStatus {r.prefix!r}: {len(r.restored)} value(s) restored, "
-                f"{sum(1 for n in r.graph.nodes if n.attributes)} in the checkpoint>")
+        text = (f"<CheckpointLoadStatus {r.prefix!r}: {len(r.restored)} value(s) restored, "
+                f"{sum(1 for n in r.graph.nodes if n.attributes)} in the checkpoint")
+        unused = self._unmatched_variables()
+        if unused:  # a partial load must show when the status is printed
+            shown = [getattr(v, "name", repr(v)) for v in unused[:_MAX_LISTED]]
+            more = ", ..." if len(unused) > len(shown) else ""
+            text += (f"; {len(unused)} variable(s) of the model got no value: "
+                     f"{', '.join(shown)}{more}")
+        return text + ">"
 
 
 def _describe(node) -> str:

@@ -176,6 +176,16 @@ def test_assert_existing_objects_matched_reports_new_variables(saved):
         status.assert_existing_objects_matched()
 
 
+def test_status_repr_shows_model_variables_that_got_no_value(saved):
+    prefix, _ = saved
+    model = make_model()
+    assert "got no value" not in repr(model.load_weights(prefix))
+    model.add(layers.Dense(5))  # a new head: loading "succeeds", the status must say it is partial
+    text = repr(model.load_weights(prefix))
+    assert "2 variable(s) of the model got no value" in text
+    assert model.layers[-1].kernel.name in text and model.layers[-1].bias.name in text
+
+
 def test_arguments_as_tf_keras(saved):
     prefix, _ = saved
     model = make_model()
