@@ -248,3 +248,33 @@ def test_conv_and_recurrent_models_both_ways(tmp_path, kind, side):
         ours.save(str(tmp_path / "o.keras"))
         assert_close_outputs(k.models.load_model(str(tmp_path / "o.keras")).predict(
             x, verbose=0), mine)
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential", "recurrent", "conv"])
+def test_tf_keras_savedmodel_directory_loads_with_load_model(tmp_path, kind):
+    # the model is rebuilt from keras_metadata.pb (tuples encoded as {"class_name":
+    # "__tuple__"}) and the weights read from variables/; the optimizer's values are ignored
+    tfk = tf_keras()
+    if kind == "sequential":  # build_sequential's Input "in" is a keyword TF cannot export
+        L = tfk.layers
+        theirs = tfk.Sequential([L.Dense(5, activation="tanh", input_shape=(6,)),
+                                 L.BatchNormalization(), L.Dense(3)])
+        theirs.set_weights(random_weights(theirs, 1))
+        x = inputs_for(kind)
+    elif kind in LATE:
+        build, shape = LATE[kind]
+        theirs = build(tfk)
+        theirs.set_weights(random_weights(theirs, 1))
+        x = np.random.default_rng(3).normal(size=shape).astype("float32")
+    else:
+        theirs = theirs_with_random_weights(tfk, kind)
+        x = inputs_for(kind)
+    theirs.compile(optimizer="adam", loss="mse")
+    path = str(tmp_path / "sm")
+    theirs.save(path, save_format="tf")
+    numkeras.backend.clear_session()
+    loaded = load_model(path)
+    assert loaded.name == theirs.name
+    assert [la.name for la in loaded.layers] == [la.name for la in theirs.layers]
+    assert_same_weights(loaded.get_weights(), theirs.get_weights())
+    assert_close_outputs(loaded.predict(x), theirs.predict(x, verbose=0))

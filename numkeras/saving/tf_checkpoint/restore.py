@@ -76,7 +76,8 @@ def resolve_checkpoint_prefix(path: str) -> str:
         if not os.path.isfile(prefix + ".index"):
             raise ValueError(
                 f"Unable to load weights. filepath {path} appears to be a SavedModel directory, "
-                "but checkpoint either doesn't exist, or is incorrectly formatted.")
+                "but checkpoint either doesn't exist, or is incorrectly formatted."
+                + _prefixes_hint(path))
         return prefix
     if not os.path.isfile(path + ".index"):
         raise FileNotFoundError(
@@ -84,6 +85,24 @@ def resolve_checkpoint_prefix(path: str) -> str:
             "Pass the checkpoint prefix (the path given to save_weights or returned by "
             "Checkpoint.save), e.g. numkeras.train.latest_checkpoint(directory).")
     return path
+
+
+def _prefixes_hint(directory: str) -> str:
+    """Where a directory holds checkpoints (not a SavedModel): the prefixes to pass instead."""
+    from numkeras.saving.tf_checkpoint.state import latest_checkpoint
+
+    try:
+        latest = latest_checkpoint(directory)
+        found = sorted(os.path.join(directory, n[: -len(".index")])
+                       for n in os.listdir(directory) if n.endswith(".index"))
+    except (OSError, ValueError):
+        return ""
+    if not found:
+        return ""
+    latest = latest or found[-1]
+    return (f" It holds TF checkpoint(s) {found[:5]}: pass a checkpoint prefix, not its folder, "
+            f"e.g. load_weights({latest!r}) or "
+            f"load_weights(numkeras.train.latest_checkpoint({directory!r})).")
 
 
 # -- the shared state of one restore --------------------------------------------------------------

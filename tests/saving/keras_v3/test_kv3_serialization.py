@@ -136,3 +136,46 @@ def test_keras_file_round_trip_predicts_the_same(tmp_path):
     backend.clear_session()
     for a, b in zip(predict(load_model(path)), expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def _metadata_pb(root_json: bytes) -> bytes:
+    """A SavedMetadata message with one node: node_path "root" (3), metadata (5)."""
+
+    def field(number: int, payload: bytes) -> bytes:
+        size, out = len(payload), b""
+        while True:
+            out += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
+            size >>= 7
+            if not size:
+                break
+        return bytes([number << 3 | 2]) + out + payload
+
+    return field(1, field(3, b"root") + field(4, b"_tf_keras_network") + field(5, root_json))
+
+
+def test_load_model_explains_paths_it_cannot_read(tmp_path):
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    model.save_weights(str(tmp_path / "ckpt" / "w"))
+    with pytest.raises(FileNotFoundError, match="checkpoint prefix.*load_weights"):
+        load_model(str(tmp_path / "ckpt" / "w"))
+    with pytest.raises(FileNotFoundError, match="No model file at .*missing.keras"):
+        load_model(str(tmp_path / "missing.keras"))
+    with pytest.raises(ValueError, match="not a SavedModel"):
+        load_model(str(tmp_path / "ckpt"))
+    (tmp_path / "sm").mkdir()
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ValueError, match="without Keras metadata"):
+        load_model(str(tmp_path / "sm"))
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"\x0a\xff", "truncated or corrupt"),
+    (b"\x0a\x7f\x1a", "runs past the end"),
+    (_metadata_pb(b"{not json"), "not valid JSON"),
+    (_metadata_pb(b'{"class_name": "MyModel", "name": "m"}'), "without a config"),
+    (b"", "no metadata for the root"),
+])
+def test_load_model_refuses_a_damaged_keras_metadata(tmp_path, data, match):
+    (tmp_path / "keras_metadata.pb").write_bytes(data)
+    with pytest.raises(ValueError, match=match):
+        load_model(str(tmp_path))

@@ -186,6 +186,13 @@ def test_status_repr_shows_model_variables_that_got_no_value(saved):
     assert model.layers[-1].kernel.name in text and model.layers[-1].bias.name in text
 
 
+def test_folder_of_checkpoints_names_the_prefixes_to_pass(tmp_path):
+    model = make_model()
+    model.save_weights(str(tmp_path / "run" / "w"))
+    with pytest.raises(ValueError, match=r"pass a checkpoint prefix, not its folder.*run.w'"):
+        make_model().load_weights(str(tmp_path / "run"))
+
+
 def test_arguments_as_tf_keras(saved):
     prefix, _ = saved
     model = make_model()
