@@ -383,13 +383,27 @@ class Layer(Trackable):
     def output(self):
         return self._single_node("output").outputs
 
+    def _shared_shape(self, what: str):
+        """The ``input``/``output`` shape of every inbound node when they all agree (tf-keras:
+        a shared layer called on same-shaped inputs has an ``output_shape``)."""
+        if not self._inbound_nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called and thus has '
+                                 f"no defined {what} shape.")
+        shapes = [getattr(node, f"{what}_shapes") for node in self._inbound_nodes]
+        if len({str(s) for s in shapes}) > 1:
+            raise AttributeError(
+                f'The layer "{self.name}" has multiple inbound nodes, with different {what} '
+                f'shapes. Hence the notion of "{what} shape" is ill-defined for the layer. '
+                f"Use `get_{what}_shape_at(node_index)` instead.")
+        return shapes[0]
+
     @property
     def input_shape(self):
-        return self._single_node("input").input_shapes
+        return self._shared_shape("input")
 
     @property
     def output_shape(self):
-        return self._single_node("output").output_shapes
+        return self._shared_shape("output")
 
     # -- serialization ---------------------------------------------------------------------
     def get_config(self) -> dict:

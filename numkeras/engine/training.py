@@ -245,11 +245,20 @@ class Model(Layer):
                            "keras_version": "2.21.0", "backend": "tensorflow"}, **kwargs)
 
     # -- summary ---------------------------------------------------------------------------
-    def summary(self, line_length: int = 65, print_fn=None) -> None:
-        """Print a table of layers, output shapes and parameter counts."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Print tf-keras's table of layers, output shapes and parameter counts.
+
+        Raises ``ValueError`` if the model is not built yet (as tf-keras does).
+        """
         from numkeras.engine.summary import print_summary
 
-        print_summary(self, line_length=line_length, print_fn=print_fn)
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build the model first by "
+                             "calling `build()` or by calling the model on a batch of data.")
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
 
 
 def _shape_structure(input_shape):

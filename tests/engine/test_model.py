@@ -125,3 +125,20 @@ def test_import_numkeras_imports_no_tensorflow_and_loads_almost_nothing():
     heavy = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                            text=True).stdout.strip()
     assert heavy == "[]", heavy
+
+
+def test_shared_layer_has_an_output_shape_when_every_call_agrees():
+    shared = layers.Dense(2)
+    a, b, c = keras.Input((3,)), keras.Input((3,)), keras.Input((5,))
+    shared(a), shared(b)
+    assert shared.output_shape == (None, 2) and shared.input_shape == (None, 3)
+    shared(c)
+    with pytest.raises(AttributeError, match="different input shapes"):
+        _ = shared.input_shape
+    with pytest.raises(AttributeError, match="never been called"):
+        _ = layers.Dense(2).output_shape
+
+
+def test_summary_of_an_unbuilt_model_raises():
+    with pytest.raises(ValueError, match="has not yet been built"):
+        keras.Sequential([layers.Dense(2)]).summary()

@@ -229,3 +229,67 @@ def test_model_input_and_output_shapes_match_tf_keras(name):
     out_ours = ours.output if isinstance(ours.output, list) else [ours.output]
     out_theirs = theirs.output if isinstance(theirs.output, list) else [theirs.output]
     assert [tuple(t.shape) for t in out_ours] == [tuple(t.shape) for t in out_theirs]
+
+
+def _summary_models(k) -> dict:
+    L = k.layers
+    models = {}
+    k.backend.clear_session()
+    models["sequential"] = k.Sequential([
+        k.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(),
+        L.BatchNormalization(), L.Flatten(), L.Dropout(0.5), L.Dense(10, activation="softmax")])
+    models["sequential"].layers[0].trainable = False
+    inp = k.Input((None,), dtype="int64")
+    x = L.Embedding(1000, 16)(inp)
+    x = L.Bidirectional(L.LSTM(8, return_sequences=True))(x)
+    models["chain"] = k.Model(inp, L.Dense(1)(L.GRU(8)(x)))
+    a, b = k.Input((3,), name="left"), k.Input((4,), name="right")
+    shared = L.Dense(5, name="a_rather_long_layer_name_that_must_wrap")
+    h = L.Concatenate()([shared(L.Dense(3)(a)), shared(L.Dense(3)(b))])
+    seq = k.Sequential([L.Dense(4, input_shape=(10,)), L.LayerNormalization()], name="inner")
+    att_in = L.Reshape((2, 5))(h)
+    att = L.MultiHeadAttention(2, 3)(att_in, att_in)
+    out = L.GlobalAveragePooling1D()(att)
+    models["graph"] = k.Model([a, b], [seq(h), out], name="graph")
+
+    class Sub(k.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = L.Dense(4)
+            self.unused = L.Dense(3)
+            self.d2 = L.Dense(2)
+
+        def call(self, x):
+            return self.d2(self.d1(x))
+
+    sub = Sub()
+    sub(np.ones((1, 3), "float32"))
+    models["subclassed"] = sub
+    return models
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"expand_nested": True, "show_trainable": True},
+                                    {"line_length": 120, "layer_range": ["dense", "concat"]}])
+def test_summary_prints_what_tf_keras_prints(kwargs):
+    tfk = tf_keras()
+    texts = []
+    for k in (tfk, nk):
+        models = _summary_models(k)
+        lines = []
+        for name, model in models.items():
+            if "layer_range" in kwargs and name != "graph":
+                continue
+            model.summary(print_fn=lines.append, **kwargs)
+        texts.append("\n".join(lines))
+    assert texts[1] == texts[0]
+
+
+def test_summary_of_an_unbuilt_model_raises_like_tf_keras():
+    tfk = tf_keras()
+    messages = []
+    for k in (tfk, nk):
+        model = k.Sequential([k.layers.Dense(2)])
+        with pytest.raises(ValueError) as info:
+            model.summary()
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
