@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     command = {"inspect": cmd_inspect, "verify": cmd_verify, "convert": cmd_convert}
     try:
         return command[args.command](args)
+    except BrokenPipeError:  # `numkeras inspect big.h5 | head`: the reader left, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 0
     except (CliError, FileNotFoundError, FileExistsError, ValueError, ImportError,
             NotImplementedError, OSError) as exc:
         print(f"numkeras {args.command}: {_message(exc)}", file=sys.stderr)
@@ -260,12 +264,13 @@ def _build_model(src_local: str, src_format: str, config_path: str | None):
                            "Input/input_shape in the config.") from None
         saving.load_weights(model, src_local)
         return model
-    if src_format in nk_inspect.ARCHITECTURE_FORMATS:
+    if nk_inspect.has_architecture(src_local, src_format):
         return saving.load_model(src_local)
     raise CliError(
         f"{FORMAT_LABELS[src_format]} holds weights only, no model architecture, so numkeras "
         "cannot know which model to build. Either convert from a file that has one (a .keras "
-        "archive or a full-model .h5 written by model.save), or pass --config model.json: the "
+        "archive, a full-model .h5 or a tf-keras SavedModel written by model.save), or pass "
+        "--config model.json: the "
         "output of model.to_json() (tf.keras) or json.dumps(model.get_config()) for the model "
         "these weights belong to.")
 

@@ -111,6 +111,22 @@ def test_python_dash_m_inspect_in_a_subprocess(tmp_path):
     assert listed == {w.name: tuple(w.shape) for w in model.weights}
 
 
+def test_inspect_piped_into_a_reader_that_stops_early_is_quiet(tmp_path):
+    # `numkeras inspect big.h5 | head -1`: head closes the pipe; no "Broken pipe" error
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,), name=f"d{i}")
+                              if i == 0 else keras.layers.Dense(2, name=f"d{i}")
+                              for i in range(300)])
+    model.save_weights(str(tmp_path / "big.h5"))
+    cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "numkeras", "inspect", str(tmp_path / "big.h5")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    assert proc.stdout.readline().startswith(str(tmp_path / "big.h5").encode())
+    proc.stdout.close()  # the reader leaves before the table is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, stderr
+    assert stderr == ""
+
+
 # -- verify ----------------------------------------------------------------------------------
 
 def test_verify_good_checkpoint_exits_0(tmp_path):

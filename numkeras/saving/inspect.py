@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 __all__ = ["Entry", "Inventory", "VerifyResult", "detect", "inspect", "verify",
-           "FORMATS", "ARCHITECTURE_FORMATS"]
+           "FORMATS", "ARCHITECTURE_FORMATS", "has_architecture"]
 
 #: Every format name :func:`detect` returns.
 FORMATS = ("h5", "h5-model", "tf-checkpoint", "saved-model", "keras", "weights.h5",
@@ -102,7 +102,7 @@ class Inventory:
     @property
     def has_architecture(self) -> bool:
         """Whether the file stores the model config (so the model can be rebuilt)."""
-        return self.format in ARCHITECTURE_FORMATS
+        return has_architecture(self.path, self.format)
 
     @property
     def count(self) -> int:
@@ -255,6 +255,15 @@ def _detect_folder(path: str) -> tuple[str, str]:
 
 
 # -- inspect ----------------------------------------------------------------------------------
+
+def has_architecture(path, fmt: str) -> bool:
+    """Whether ``path`` (of format ``fmt``) stores the model config ``load_model`` rebuilds:
+    ``.keras``, full-model ``.h5``, and SavedModels written by tf-keras (``keras_metadata.pb``).
+    """
+    if fmt == "saved-model":
+        return os.path.isfile(os.path.join(os.fspath(path), "keras_metadata.pb"))
+    return fmt in ARCHITECTURE_FORMATS
+
 
 def inspect(path) -> Inventory:
     """The entries of the weights file at ``path``, from metadata only (no tensor data read).

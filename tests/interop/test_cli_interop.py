@@ -103,3 +103,16 @@ def test_converted_h5_loads_in_tf_keras_with_identical_weights(tmp_path):
     theirs = _build(tfk)
     theirs.load_weights(str(tmp_path / "w.h5"))
     assert_same_weights(theirs.get_weights(), ours.get_weights())
+
+
+def test_tf_keras_savedmodel_has_an_architecture_and_converts(tmp_path):
+    tfk = tf_keras()
+    theirs = _build(tfk)
+    theirs.set_weights(random_weights(theirs, 4))
+    theirs.save(str(tmp_path / "sm"), save_format="tf")
+    assert _inspect_json(tmp_path / "sm")["has_architecture"] is True
+    code, out = _cli("convert", tmp_path / "sm", tmp_path / "out.h5")
+    assert code == 0, out
+    again = _build(tfk)
+    again.load_weights(str(tmp_path / "out.h5"))
+    assert_same_weights(again.get_weights(), theirs.get_weights())
