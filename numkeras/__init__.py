@@ -13,8 +13,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"activations", "applications", "backend", "initializers", "layers", "models",
-               "optimizers", "saving", "train", "cli"}
+_SUBMODULES = {"activations", "applications", "backend", "constraints", "initializers", "layers",
+               "models", "optimizers", "regularizers", "saving", "train", "cli"}
 _ATTRS = {
     "Model": ("numkeras.engine.training", "Model"),
     "Sequential": ("numkeras.engine.sequential", "Sequential"),

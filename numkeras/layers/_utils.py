@@ -15,7 +15,8 @@ def serialize_object(obj):
     if obj is None or isinstance(obj, (str, dict)):
         return obj
     if hasattr(obj, "get_config"):
-        return {"module": "keras.regularizers", "class_name": type(obj).__name__,
+        module = getattr(obj, "_keras_module", "keras.regularizers")
+        return {"module": module, "class_name": type(obj).__name__,
                 "config": obj.get_config(), "registered_name": None}
     return obj
 
