@@ -38,19 +38,20 @@ def flatten(structure) -> list:
 
 def pack_sequence_as(structure, flat: list):
     """Rebuild ``structure`` with the leaves of ``flat`` (the inverse of :func:`flatten`)."""
-    it = iter(flat)
+    return _pack(structure, iter(flat))
 
-    def build(s):
-        if isinstance(s, dict):
-            values = {k: build(s[k]) for k in sorted(s, key=str)}
-            return {k: values[k] for k in s}
-        if isinstance(s, (list, tuple)):
-            items = [build(v) for v in s]
-            return type(s)(items) if not hasattr(s, "_fields") else type(s)(*items)
-        return next(it)
 
-    # Nesting in Keras structures is shallow (a few levels), so recursion here is bounded.
-    return build(structure)
+def _pack(s, it):
+    # A module-level function, not a closure: a recursive closure is a reference cycle that
+    # would keep every layer call's inputs alive until the garbage collector runs. Nesting in
+    # Keras structures is shallow (a few levels), so the recursion is bounded.
+    if isinstance(s, dict):
+        values = {k: _pack(s[k], it) for k in sorted(s, key=str)}
+        return {k: values[k] for k in s}
+    if isinstance(s, (list, tuple)):
+        items = [_pack(v, it) for v in s]
+        return type(s)(items) if not hasattr(s, "_fields") else type(s)(*items)
+    return next(it)
 
 
 def map_structure(fn: Callable, structure):

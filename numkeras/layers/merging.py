@@ -39,7 +39,7 @@ class _Merge(Layer):
 
     def call(self, inputs):
         self._check(inputs)
-        return self._merge(list(inputs)).astype(inputs[0].dtype)
+        return self._merge(list(inputs)).astype(inputs[0].dtype, copy=False)
 
     def _merge(self, inputs):
         raise NotImplementedError
