@@ -54,6 +54,25 @@ def clear_session() -> None:
     _NAME_SCOPE.clear()
 
 
+_SEED_RNG: np.random.Generator | None = None
+
+
+def set_global_seed(seed: int | None) -> None:
+    """Make unseeded initializers, dropout and noise layers reproducible from ``seed``
+    (``None`` goes back to fresh OS entropy). ``numkeras.utils.set_random_seed`` calls this."""
+    global _SEED_RNG
+    _SEED_RNG = None if seed is None else np.random.default_rng(seed)
+
+
+def random_generator(seed: int | None = None) -> np.random.Generator:
+    """A NumPy generator for ``seed``; unseeded ones derive from the global seed if set."""
+    if seed is not None:
+        return np.random.default_rng(seed)
+    if _SEED_RNG is not None:
+        return np.random.default_rng(int(_SEED_RNG.integers(2**63)))
+    return np.random.default_rng()
+
+
 def get_uid(prefix: str = "") -> int:
     """A one-based counter per prefix (used for ``input_1``, ``input_2``, ...)."""
     _UIDS[prefix] += 1

@@ -71,7 +71,7 @@ class Constant(Initializer):
 class _Random(Initializer):
     def __init__(self, seed=None):
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = backend.random_generator(seed)
 
     def get_config(self):
         return {"seed": self.seed}

@@ -387,7 +387,7 @@ class _BaseDenseAttention(Layer):
         self.causal = bool(causal)
         self.dropout = dropout
         self.supports_masking = True
-        object.__setattr__(self, "_rng", np.random.default_rng())
+        object.__setattr__(self, "_rng", backend.random_generator())
 
     def _validate_call_args(self, inputs, mask):
         name = type(self).__name__

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from numkeras import activations, initializers
+from numkeras import activations, backend, initializers
 from numkeras.engine.base_layer import Layer
 from numkeras.layers._utils import (
     check_rank,
@@ -114,7 +114,7 @@ class Dropout(Layer):
             raise ValueError(f"Invalid value received for argument `rate`. Expected a float "
                              f"value between 0 and 1. Received: rate={rate}")
         self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = backend.random_generator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=None):

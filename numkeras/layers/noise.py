@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras import backend
 from numkeras.engine.base_layer import Layer
 from numkeras.layers._conv_utils import normalize_data_format
 from numkeras.layers._utils import check_rank
@@ -31,7 +32,7 @@ class _RandomLayer(Layer):
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = backend.random_generator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=None):

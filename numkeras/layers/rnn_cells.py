@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numkeras import activations, initializers
+from numkeras import activations, backend, initializers
 from numkeras.engine.base_layer import Layer
 from numkeras.layers._utils import serialize_activation, serialize_initializer, serialize_object
 
@@ -71,7 +71,7 @@ class _DropoutCell(Layer):
         self.bias_constraint = bias_constraint
         self.dropout = _check_rate(dropout, "dropout")
         self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout")
-        object.__setattr__(self, "_rng", np.random.default_rng())
+        object.__setattr__(self, "_rng", backend.random_generator())
         object.__setattr__(self, "_dp_mask", None)
         object.__setattr__(self, "_rec_dp_mask", None)
 

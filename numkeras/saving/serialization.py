@@ -91,7 +91,11 @@ class _Context:
     """Class lookup for one rebuild: numkeras's classes, then ``custom_objects``."""
 
     def __init__(self, custom_objects: dict | None = None):
-        self.custom = dict(custom_objects or {})
+        import sys
+
+        utils = sys.modules.get("numkeras.utils")  # registered only if the user imported it
+        registry = utils.get_custom_objects() if utils is not None else {}
+        self.custom = {**registry, **(custom_objects or {})}
         self.layers = _layer_classes()
         self.others = _other_classes()
 
@@ -272,7 +276,12 @@ def deserialize_layer(spec: dict, custom_objects: dict | None = None, _ctx=None)
         if name == "Sequential":
             return _sequential_from_config(config, ctx, spec)
         return _functional_from_config(config, ctx)
-    if not builtin:
+    if not builtin:  # the base Layer's entries still come in Keras 3 spellings
+        config = dict(config)
+        if "dtype" in config:
+            config["dtype"] = _policy_dtype(config["dtype"])
+        if "batch_shape" in config and "batch_input_shape" not in config:
+            config["batch_input_shape"] = config.pop("batch_shape")
         return cls.from_config(config)
     return cls.from_config(clean_layer_config(cls, config, name, ctx))
 
@@ -517,7 +526,11 @@ def _class_spec(layer, style: str) -> dict:
         return {"module": module, "class_name": "Functional", "registered_name": "Functional"}
     if builtin:
         return {"module": "keras.layers", "class_name": name, "registered_name": None}
-    return {"module": cls.__module__, "class_name": name, "registered_name": name}
+    import sys
+
+    utils = sys.modules.get("numkeras.utils")  # "package>name" of a registered class
+    registered = utils.get_registered_name(cls) if utils is not None else name
+    return {"module": cls.__module__, "class_name": name, "registered_name": registered}
 
 
 def _keras3_layer_config(cls, config: dict) -> dict:
