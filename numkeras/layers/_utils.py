@@ -10,8 +10,23 @@ def serialize_initializer(init):
         init, initializers.Initializer) else init
 
 
+def _resolve_name(name: str):
+    """A regularizer or constraint named ``name`` (``'l2'``, ``'max_norm'``), as tf-keras's
+    layers resolve them in ``__init__``; an unknown name is kept as given."""
+    from numkeras import constraints, regularizers
+
+    for module in (regularizers, constraints):
+        try:
+            return module.get(name)
+        except (ValueError, TypeError, KeyError):
+            continue
+    return name
+
+
 def serialize_object(obj):
     """Config form of a regularizer/constraint (None stays None)."""
+    if isinstance(obj, str):
+        obj = _resolve_name(obj)
     if obj is None or isinstance(obj, (str, dict)):
         return obj
     if hasattr(obj, "get_config"):

@@ -293,3 +293,14 @@ def test_summary_of_an_unbuilt_model_raises_like_tf_keras():
             model.summary()
         messages.append(str(info.value))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("kwargs", [{"kernel_regularizer": "l2"}, {"bias_regularizer": "l1_l2"},
+                                    {"kernel_constraint": "max_norm"},
+                                    {"activity_regularizer": "l1"}])
+def test_regularizer_and_constraint_names_serialize_like_tf_keras(kwargs):
+    tfk = tf_keras()
+    ours = nk.layers.Dense(3, **kwargs).get_config()
+    theirs = tfk.layers.Dense(3, **kwargs).get_config()
+    key = next(iter(kwargs))
+    assert ours[key] == theirs[key]
