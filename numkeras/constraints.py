@@ -6,7 +6,7 @@ configs carry tf-keras's exact entries. Calling one returns the projected weight
 
 >>> import numpy as np
 >>> from numkeras import constraints
->>> constraints.NonNeg()(np.array([-1.0, 2.0], "float32"))
+>>> constraints.NonNeg()(np.array([-1.0, 2.0], "float32")) + 0.0  # (-1 * 0 is -0.0, as in TF)
 array([0., 2.], dtype=float32)
 """
 

@@ -8,8 +8,8 @@ configs carry tf-keras's exact entries. Calling one returns the penalty tf-keras
 >>> from numkeras import regularizers
 >>> float(regularizers.L2(2.0)(np.ones((5, 5), "float32")))
 50.0
->>> regularizers.serialize(regularizers.l1_l2())["config"]
-{'l1': 0.01, 'l2': 0.01}
+>>> regularizers.serialize(regularizers.l1_l2())["config"]  # float32 values, as tf-keras
+{'l1': 0.009999999776482582, 'l2': 0.009999999776482582}
 """
 
 from __future__ import annotations
