@@ -596,12 +596,20 @@ def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=
     the unrestored-values warning. ``check(job)``: called after matching and before anything
     is assigned; it may raise to refuse the checkpoint.
     """
+    from numkeras.saving.paths import lock_folder, unlock_folder
+
     from .bundle import BundleReader
 
-    reader = BundleReader(prefix)
-    graph = read_object_graph(reader, prefix)
-    if graph is None:
-        return _name_based(reader, prefix, root, list(attached))
-    job = _Restore(reader, graph, prefix, root, attached, options, hint)
-    job.run(check)
+    # Shared lock on the folder while reading: a save committing a new index and data at this
+    # prefix (it takes the lock exclusively) waits, so this load never mixes two versions.
+    lock = lock_folder(os.path.dirname(os.path.abspath(prefix)), shared=True)
+    try:
+        reader = BundleReader(prefix)
+        graph = read_object_graph(reader, prefix)
+        if graph is None:
+            return _name_based(reader, prefix, root, list(attached))
+        job = _Restore(reader, graph, prefix, root, attached, options, hint)
+        job.run(check)
+    finally:
+        unlock_folder(lock)
     return CheckpointLoadStatus(job)
