@@ -27,13 +27,13 @@ def serialize_object(obj):
     """Config form of a regularizer/constraint (None stays None)."""
     if isinstance(obj, str):
         obj = _resolve_name(obj)
-    if obj is None or isinstance(obj, (str, dict)):
-        return obj
-    if hasattr(obj, "get_config"):
-        module = getattr(obj, "_keras_module", "keras.regularizers")
-        return {"module": module, "class_name": type(obj).__name__,
-                "config": obj.get_config(), "registered_name": None}
-    return obj
+    if not hasattr(obj, "get_config"):
+        return obj  # None, an unknown name, a config dict or a plain callable stay as given
+    from numkeras import regularizers
+
+    # regularizers.serialize writes each class's own module (keras.regularizers or
+    # keras.constraints), so it serves constraints too.
+    return regularizers.serialize(obj)
 
 
 def serialize_activation(fn):
