@@ -25,18 +25,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 
+from numkeras.saving import formats
+
 #: What ``inspect`` prints for each format name of :mod:`numkeras.saving.inspect`.
-FORMAT_LABELS = {
-    "h5": "Keras 2 HDF5 weights (save_weights .h5)",
-    "h5-model": "Keras 2 full-model HDF5 (model.save .h5: config + weights)",
-    "tf-checkpoint": "TensorFlow checkpoint (TensorBundle)",
-    "saved-model": "SavedModel (variables/variables checkpoint)",
-    "keras": "Keras v3 .keras archive (config + weights)",
-    "weights.h5": "Keras v3 .weights.h5",
-    "weights.json": "Keras v3 sharded weights (.weights.json manifest + shards)",
-}
+FORMAT_LABELS = {f.name: f.label for f in formats.FORMATS}
 #: ``--format`` choices of ``convert``.
-TARGET_FORMATS = ("h5", "tf", "weights.h5", "weights.json", "keras")
+TARGET_FORMATS = tuple(f.cli_name for f in formats.FORMATS if f.cli_name)
 
 
 class CliError(Exception):
@@ -218,20 +212,12 @@ def target_format(dst: str, requested: str | None) -> str:
     >>> target_format("m.keras", None), target_format("w.h5", None), target_format("ck", None)
     ('keras', 'h5', 'tf')
     """
-    if dst.endswith(".keras"):
-        by_suffix = "keras"
-    elif dst.endswith((".weights.h5", ".weights.json")):
-        by_suffix = dst[dst.rindex(".weights."):][1:]
-    elif dst.endswith((".h5", ".hdf5")):
-        by_suffix = "h5"
-    else:
-        by_suffix = "tf"
+    by_suffix = formats.target_for(dst).cli_name
     if requested is None or requested == by_suffix:
         return by_suffix
-    needs = {"keras": ".keras", "weights.h5": ".weights.h5", "weights.json": ".weights.json",
-             "h5": ".h5", "tf": "no .h5/.keras suffix (a checkpoint prefix)"}
+    wanted = formats.get(requested)
     raise CliError(f"--format {requested} does not fit {dst!r}: that format needs a path with "
-                   f"{needs[requested]}.")
+                   f"{wanted.path_hint or wanted.suffixes[0]}.")
 
 
 def _config_from_file(path: str) -> dict:
@@ -276,18 +262,19 @@ def _build_model(src_local: str, src_format: str, config_path: str | None):
 
 
 def _write(model, path: str, fmt: str, max_shard_size: float | None) -> None:
-    if fmt == "keras":
+    target = formats.get(fmt)
+    if target.writes == "model":
         model.save(path)
-    elif fmt == "weights.json":
+    elif target.name == "weights.json":
         model.save_weights(path, max_shard_size=max_shard_size or 5)
     else:
-        model.save_weights(path, save_format={"h5": "h5", "tf": "tf"}.get(fmt))
+        model.save_weights(path, save_format={"h5": "h5", "tf": "tf"}.get(target.family))
 
 
 def _exists(path: str, fmt: str) -> bool:
     from numkeras.saving import remote
 
-    target = path + ".index" if fmt == "tf" else path
+    target = formats.get(fmt).marker(path)
     if remote.is_remote(path):
         fs, inner = remote.filesystem(target)
         return fs.exists(inner)

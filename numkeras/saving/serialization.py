@@ -771,6 +771,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     """
     import os
 
+    from numkeras.saving import formats
     from numkeras.saving.paths import path_to_string
 
     filepath = path_to_string(filepath)
@@ -783,11 +784,10 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         raise FileNotFoundError(f"No model file at {filepath!r}: load_model reads a .keras "
                                 "archive, a full-model .h5 file or a tf-keras SavedModel "
                                 f"directory.{hint}")
-    with open(filepath, "rb") as f:
-        head = f.read(8)
-    if head[:4] == b"PK\x03\x04":
+    head = formats.head(filepath)
+    if head[:len(formats.ZIP_MAGIC)] == formats.ZIP_MAGIC:
         return _load_archive(filepath, custom_objects)
-    if head == b"\x89HDF\r\n\x1a\n":
+    if head == formats.HDF5_MAGIC:
         return _load_h5(filepath, custom_objects)
     raise ValueError(f"{filepath} is neither a .keras archive nor an HDF5 file; load_model "
                      "reads those two formats (use load_weights for TF checkpoints).")

@@ -25,6 +25,7 @@ import numpy as np
 
 import numkeras as nk
 from numkeras import layers
+from numkeras.saving import formats as registry
 
 #: Errors a loader may raise for a damaged file (``KerasFileError`` and
 #: ``CheckpointFormatError`` are ``ValueError`` subclasses).
@@ -109,14 +110,16 @@ def _weights_saver(filename: str, **kwargs):
     return saver
 
 
-def _keras_saver(model, folder):
-    path = os.path.join(folder, "m.keras")
-    os.makedirs(folder, exist_ok=True)
+def _keras_saver(filename: str):
+    def saver(model, folder):
+        path = os.path.join(folder, filename)
+        os.makedirs(folder, exist_ok=True)
 
-    def save():
-        model.save(path)
-        return path
-    return save
+        def save():
+            model.save(path)
+            return path
+        return save
+    return saver
 
 
 def _train_saver(model, folder):
@@ -156,23 +159,38 @@ def _files_glob(*patterns):
 #: 64 bytes per shard: several shards for the small models (largest variable: 60 bytes)
 SHARD_GB = 64 / 1024 ** 3
 
+#: The registry record (:mod:`numkeras.saving.formats`) behind each format written by
+#: ``model.save_weights``/``model.save``.
+REGISTRY_NAMES = {"h5": "h5", "tf": "tf-checkpoint", "weights_h5": "weights.h5",
+                  "weights_json": "weights.json", "keras": "keras"}
+
+
+def _registry_format(key: str, stem: str, *extra_files: str, **save_kwargs) -> Format:
+    """A :class:`Format` from the registry record: the file is ``stem`` plus the format's
+    suffix, saved with ``model.save`` or ``model.save_weights`` as the record says."""
+    record = registry.get(REGISTRY_NAMES[key])
+    filename = stem + (record.suffixes[0] if record.suffixes else "")
+    saver = _keras_saver(filename) if record.writes == "model" else \
+        _weights_saver(filename, **save_kwargs)
+    pattern = filename if record.suffixes else filename + ".*"
+    return Format(key, saver, _load_weights, _files_glob(pattern, *extra_files),
+                  checksummed=record.checksummed)
+
+
 FORMATS = {
-    "h5": Format("h5", _weights_saver("w.h5"), _load_weights, _files_glob("w.h5")),
-    "tf": Format("tf", _weights_saver("ckpt/w"), _load_weights, _files_glob("ckpt/w.*"),
-                 checksummed=True),
-    "weights_h5": Format("weights_h5", _weights_saver("w.weights.h5"), _load_weights,
-                         _files_glob("w.weights.h5")),
-    "weights_json": Format("weights_json",
-                           _weights_saver("w.weights.json", max_shard_size=SHARD_GB),
-                           _load_weights, _files_glob("w.weights.json", "w_*.weights.h5")),
-    "keras": Format("keras", _keras_saver, _load_weights, _files_glob("m.keras")),
+    "h5": _registry_format("h5", "w"),
+    "tf": _registry_format("tf", "ckpt/w"),
+    "weights_h5": _registry_format("weights_h5", "w"),
+    "weights_json": _registry_format("weights_json", "w", "w_*.weights.h5",
+                                     max_shard_size=SHARD_GB),
+    "keras": _registry_format("keras", "m"),
     "train_ckpt": Format("train_ckpt", _train_saver, _load_latest,
                          _files_glob("tc/ckpt-*", "tc/checkpoint"), checksummed=True),
     "manager": Format("manager", _manager_saver, _load_latest,
                       _files_glob("mgr/ckpt-*", "mgr/checkpoint"), checksummed=True),
 }
 #: Formats written by ``model.save_weights``/``model.save`` and read by ``load_weights``.
-WEIGHT_FORMATS = ["h5", "tf", "weights_h5", "weights_json", "keras"]
+WEIGHT_FORMATS = list(REGISTRY_NAMES)
 
 
 # -- timeouts -------------------------------------------------------------------------------

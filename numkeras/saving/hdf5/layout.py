@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras.saving import h5common
+
 #: HDF5's object-header limit for attributes, as Keras defines it.
 HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What numkeras writes in ``backend`` and ``keras_version``: the tf-keras it is compatible with.
@@ -39,17 +41,13 @@ def import_h5py(action: str):
 
     ``action`` is ``'save'`` or ``'load'`` (the messages are tf-keras's).
     """
-    try:
-        import h5py
-    except ImportError as exc:
-        if action == "save":
-            msg = ("`save_weights` requires h5py when saving in hdf5, but h5py is not "
-                   "available. Try installing h5py package (pip install h5py).")
-        else:
-            msg = ("`load_weights` requires h5py package when loading weights from HDF5. "
-                   "Try installing h5py (pip install h5py).")
-        raise ImportError(msg) from exc
-    return h5py
+    if action == "save":
+        return h5common.import_h5py(
+            "`save_weights` requires h5py when saving in hdf5, but h5py is not available. Try "
+            "installing h5py package (pip install h5py).")
+    return h5common.import_h5py(
+        "`load_weights` requires h5py package when loading weights from HDF5. Try installing "
+        "h5py (pip install h5py).")
 
 
 # -- strings ---------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numkeras.saving.formats import HDF5_MAGIC, head
+from numkeras.saving.h5common import castable, damage_is_an_error, data_past_end, plain_storage
 from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
 from numkeras.saving.hdf5.layout import (
     TOP_LEVEL_GROUP,
@@ -62,7 +64,8 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: boo
     model._assert_weights_created()
     f = open_file(h5py, filepath)
     with f:
-        try:
+        with damage_is_an_error(lambda exc: None if filepath in str(exc)
+                                else _damaged(filepath, exc)):
             root = weights_root(f, filepath)
             loader = _Loader(model, root, filepath, skip_mismatch)
             if by_name:
@@ -71,10 +74,6 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: boo
                 loader.plan_topological()
             loader.plan_top_level(by_name)
             loader.prepare(h5py)
-        except (RuntimeError, KeyError, TypeError, ValueError, OSError) as exc:
-            if filepath in str(exc):
-                raise
-            raise _damaged(filepath, exc) from exc
         loader.apply()
     return loader.report
 
@@ -96,9 +95,7 @@ def open_file(h5py, filepath: str):
     try:
         return h5py.File(filepath, "r")
     except OSError as exc:
-        with open(filepath, "rb") as raw:
-            head = raw.read(8)
-        what = ("it is truncated or damaged" if head == b"\x89HDF\r\n\x1a\n"
+        what = ("it is truncated or damaged" if head(filepath) == HDF5_MAGIC
                 else "it is not an HDF5 file")
         raise OSError(f"Cannot read weights from {filepath!r}: {what} ({exc}).") from exc
 
@@ -162,15 +159,6 @@ class _Problem:
         return self.detail
 
 
-def _castable(src: np.dtype, dst: np.dtype) -> bool:
-    """Whether tf-keras's ``np.asarray(value, dtype=variable.dtype)`` is a sensible cast."""
-    if dst.name == "bfloat16":
-        return src.kind in "biuf" or src.name == "bfloat16"
-    if src.kind == "c":
-        return dst.kind == "c"
-    return src.kind in "biuf" and dst.kind in "biufc"
-
-
 def _match(variables: list, values: list[Saved]) -> _Problem | None:
     """The first reason ``values`` cannot be assigned to ``variables``, or None."""
     expected = [tuple(v.shape) for v in variables]
@@ -181,7 +169,7 @@ def _match(variables: list, values: list[Saved]) -> _Problem | None:
             return _Problem("shape", expected, [s.shape for s in values], weight=var.name,
                             detail=f"Weight expects shape {tuple(var.shape)}. Received saved "
                                    f"weight with shape {saved.shape}")
-        if not _castable(saved.dtype, np.dtype(var.dtype)):
+        if not castable(saved.dtype, np.dtype(var.dtype)):
             return _Problem("dtype", expected, [s.shape for s in values], weight=var.name,
                             detail=f"The saved weight {saved.name} has dtype {saved.dtype}, "
                                    f"which cannot be cast to the weight's dtype {var.dtype}")
@@ -378,20 +366,15 @@ class _Loader:
     def prepare(self, h5py) -> None:
         """Check or stage every dataset, so that ``apply`` cannot fail half-way."""
         size = os.path.getsize(self.root.file.filename)
-        userblock = self.root.file.id.get_create_plist().get_userblock()
         for var, saved in self.pairs:
             if saved.array is not None:
                 continue
             dset = saved.dataset
-            dcpl = dset.id.get_create_plist()
-            direct = dcpl.get_layout() in (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT) and \
-                dcpl.get_nfilters() == 0 and (
-                    saved.dtype == np.dtype(var.dtype) or
-                    (saved.dtype.kind == "f" and np.dtype(var.dtype).kind == "f"
-                     and np.dtype(var.dtype).name != "bfloat16"))
-            offset = dset.id.get_offset() if dcpl.get_layout() == h5py.h5d.CONTIGUOUS else None
-            if offset is not None and \
-                    userblock + offset + dset.id.get_storage_size() > size:
+            direct = plain_storage(dset) and (
+                saved.dtype == np.dtype(var.dtype) or
+                (saved.dtype.kind == "f" and np.dtype(var.dtype).kind == "f"
+                 and np.dtype(var.dtype).name != "bfloat16"))
+            if data_past_end(dset, size):
                 raise OSError(self._err(
                     f"The data of weight {saved.name!r} (dataset {dset.name!r}) lies past the "
                     "end of the file: the file is truncated"))

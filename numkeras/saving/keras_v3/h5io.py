@@ -23,19 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from numkeras.saving.h5common import import_h5py
 from numkeras.saving.keras_v3.errors import KerasFileError
 
 MAX_OBJECTS = 1_000_000
-
-
-def import_h5py():
-    """h5py, imported on first use (a clear error if it is missing)."""
-    try:
-        import h5py
-    except ImportError as exc:  # pragma: no cover - h5py is a dependency
-        raise ImportError("Reading and writing Keras v3 weights needs h5py: "
-                          "pip install h5py") from exc
-    return h5py
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from numkeras.saving.h5common import castable
 from numkeras.saving.keras_v3.walk import (
     FLAVOURS,
     KERAS3,
@@ -75,16 +76,8 @@ def _match(entry: Entry, group: dict | None, filename: str) -> tuple[list, str |
 
 
 def _castable(ref, dst: np.dtype) -> bool:
-    """Whether a saved value converts sensibly to a variable of dtype ``dst`` (numbers and
-    booleans to numbers; complex only to complex; never strings or compound types)."""
-    if ref.bfloat16:
-        return dst.kind in "biufc"
-    src = np.dtype(ref.dtype)
-    if dst.name == "bfloat16":
-        return src.kind in "biuf"
-    if src.kind == "c":
-        return dst.kind == "c"
-    return src.kind in "biuf" and dst.kind in "biufc"
+    """Whether a saved value converts sensibly to a variable of dtype ``dst``."""
+    return castable(np.dtype(ref.dtype), dst, bfloat16=ref.bfloat16)
 
 
 def make_plan(model, index, flavour: str) -> Plan:

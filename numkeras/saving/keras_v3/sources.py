@@ -15,6 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from numkeras.saving import formats, h5common
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.errors import KerasFileError
 from numkeras.saving.keras_v3.h5io import VarsIndex, import_h5py, read_dataset
@@ -87,7 +88,6 @@ class Source:
 
 def _readable_directly(f, ref, var, size: int | None, label: str) -> bool:
     """Whether ``ref`` can be read straight into ``var`` (raises if its data is truncated)."""
-    h5py = import_h5py()
     dtype = np.dtype(var.dtype)
     if ref.bfloat16 or dtype.name == "bfloat16" or tuple(ref.shape) != tuple(var.shape):
         return False
@@ -95,30 +95,20 @@ def _readable_directly(f, ref, var, size: int | None, label: str) -> bool:
     if not (src == dtype or (src.kind == "f" and dtype.kind == "f")):
         return False
     dset = f[ref.name]
-    dcpl = dset.id.get_create_plist()
-    layout = dcpl.get_layout()
-    if layout not in (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT) or dcpl.get_nfilters():
+    if not h5common.plain_storage(dset):
         return False
-    if layout == h5py.h5d.CONTIGUOUS and size is not None and dset.id.get_storage_size():
-        offset = dset.id.get_offset()
-        userblock = f.id.get_create_plist().get_userblock()
-        if offset is None or userblock + offset + dset.id.get_storage_size() > size:
-            raise KerasFileError(f"{label}: the data of {ref.name!r} lies past the end of the "
-                                 "file: the file is truncated.")
+    if h5common.data_past_end(dset, size):
+        raise KerasFileError(f"{label}: the data of {ref.name!r} lies past the end of the "
+                             "file: the file is truncated.")
     return True
 
 
-@contextlib.contextmanager
 def _damage_is_an_error(label: str):
     """h5py reports damaged metadata/data as RuntimeError, KeyError, OSError ... without the
     file name: make those a :class:`KerasFileError` naming the file."""
-    try:
-        yield
-    except KerasFileError:
-        raise
-    except (RuntimeError, KeyError, TypeError, ValueError, OSError) as exc:
-        raise KerasFileError(f"{label} is damaged or not a Keras weights file: "
-                             f"{type(exc).__name__}: {exc}") from exc
+    return h5common.damage_is_an_error(
+        lambda exc: KerasFileError(f"{label} is damaged or not a Keras weights file: "
+                                   f"{type(exc).__name__}: {exc}"), keep=(KerasFileError,))
 
 
 def _h5_open(target, label: str):
@@ -244,16 +234,9 @@ class ArchiveSource(Source):
 
 def open_source(filename: str) -> Source:
     """The source for ``filename``: by suffix, or by the zip signature for archives."""
-    if filename.endswith(".weights.json"):
+    if formats.get("weights.json").matches(filename):
         return ShardedSource(filename)
-    if filename.endswith(".keras") or _is_zip(filename):
+    keras = formats.get("keras")
+    if keras.matches(filename) or formats.head(filename, len(keras.magic)) == keras.magic:
         return ArchiveSource(filename)
     return H5Source(filename)
-
-
-def _is_zip(filename: str) -> bool:
-    try:
-        with open(filename, "rb") as f:
-            return f.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
