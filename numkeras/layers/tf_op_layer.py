@@ -1,0 +1,161 @@
+"""``TFOpLambda`` / ``SlicingOpLambda``: a TensorFlow function called on Keras tensors.
+
+tf-keras turns ``x * 2.0``, ``tf.nn.relu(x)``, ``x[:, :2]``, ``tf.concat([a, b], -1)``... on
+Keras tensors into these layers. The config names the function (``"math.multiply"``); the
+node carries its arguments. numkeras runs the NumPy implementation from the fixed table
+:mod:`numkeras.ops.tf_api` and refuses any other name; nothing is imported or evaluated.
+
+>>> import numpy as np
+>>> from numkeras import Input, Model, backend
+>>> backend.clear_session()
+>>> x = Input((3,))
+>>> y = TFOpLambda("math.multiply")(x, y=2.0, name=None)
+>>> y.shape, y.node.layer.name
+((None, 3), 'tf.math.multiply')
+>>> Model(x, y)(np.ones((1, 3), np.float32))
+array([[2., 2., 2.]], dtype=float32)
+>>> TFOpLambda("io.read_file")
+Traceback (most recent call last):
+...
+ValueError: TF function tf.io.read_file is not supported by numkeras (it only runs the functions of its fixed table, numkeras.ops.tf_api).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras import backend
+from numkeras.engine import nest
+from numkeras.engine.base_layer import Layer
+from numkeras.engine.keras_tensor import KerasTensor, set_op_factory, strip_mask
+from numkeras.engine.node import Node
+from numkeras.ops import tf_api
+
+__all__ = ["TFOpLambda", "SlicingOpLambda"]
+
+_SAMPLE_LIMIT = 4096  # int/bool outputs up to this size keep example values (shape maths)
+_FILLS = (2, 3)  # unknown dimensions take these sizes in the two shape-inference runs
+
+
+def _example(t: KerasTensor, run: int) -> np.ndarray:
+    samples = getattr(t, "_tf_samples", None)
+    if samples is not None:
+        return samples[run]
+    shape = tuple(_FILLS[run] if d is None else d for d in t.shape)
+    return np.zeros(shape, t.dtype)
+
+
+def _merge(first: np.ndarray, second: np.ndarray, name: str) -> KerasTensor:
+    a, b = np.shape(first), np.shape(second)
+    if len(a) != len(b):
+        shape = (None,) * len(a)
+    else:
+        shape = tuple(x if x == y else None for x, y in zip(a, b))
+    out = KerasTensor(shape, np.asarray(first).dtype, name=name)
+    first, second = np.asarray(first), np.asarray(second)
+    if first.dtype.kind in "biu" and max(first.size, second.size) <= _SAMPLE_LIMIT:
+        out._tf_samples = (first, second)
+    return out
+
+
+class TFOpLambda(Layer):
+    """Runs the TF API function ``function`` (a name such as ``"math.reduce_mean"``)."""
+
+    def __init__(self, function: str, **kwargs):
+        if not isinstance(function, str):
+            raise TypeError(f"TFOpLambda takes the TF function's name (e.g. 'nn.relu'), not "
+                            f"{type(function).__name__}.")
+        if function.startswith("tf."):
+            function = function[3:]
+        self._fn = tf_api.lookup(function)
+        if "name" not in kwargs or kwargs["name"] is None:
+            kwargs["name"] = backend.unique_object_name("tf." + function)
+        kwargs["autocast"] = False
+        super().__init__(**kwargs)
+        object.__setattr__(self, "function", function)
+        object.__setattr__(self, "built", True)
+
+    def _convert(self, value):
+        return value
+
+    def call(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    def _run(self, args, kwargs):
+        args, kwargs = self._convert(list(args)), self._convert(dict(kwargs))
+        return self._fn(*args, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        kwargs.pop("training", None)
+        if any(isinstance(t, KerasTensor) for t in nest.flatten([list(args), kwargs])):
+            return self._symbolic(args, kwargs)
+        args, kwargs = nest.map_structure(strip_mask, [list(args), kwargs])
+        try:
+            return self._run(args, kwargs)
+        except (TypeError, ValueError, IndexError) as err:
+            raise type(err)(f"Layer {self.name} (tf.{self.function}): {err}") from None
+
+    def _symbolic(self, args, kwargs):
+        runs = []
+        for run in range(len(_FILLS)):
+            values = nest.map_structure(
+                lambda v, run=run: _example(v, run) if isinstance(v, KerasTensor) else v,
+                [list(args), kwargs])
+            try:
+                runs.append(self._run(*values))
+            except (TypeError, ValueError, IndexError, np.exceptions.AxisError) as err:
+                raise type(err)(f"Layer {self.name} (tf.{self.function}) cannot be applied to "
+                                f"these inputs: {err}") from None
+        flat = [_merge(a, b, self.name) for a, b in
+                zip(nest.flatten(runs[0]), nest.flatten(runs[1]))]
+        outputs = nest.pack_sequence_as(runs[0], flat)
+        if isinstance(outputs, tuple):  # a namedtuple (top_k) is saved as a list
+            outputs = list(outputs)
+        Node(self, call_args=args, call_kwargs=kwargs, outputs=outputs)
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
+                "function": self.function}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        return cls(config.pop("function"), **config)
+
+
+def _to_slice(value):
+    """tf-keras stores a slice as ``{"start", "stop", "step"}`` (and Ellipsis as
+    ``{"class_name": "__ellipsis__"}``); turn them back, one level deep as tf-keras does."""
+    from numkeras.ops.tf_array import _slice_entry
+
+    if isinstance(value, dict) and (set(value) <= {"start", "stop", "step"} or
+                                    value.get("class_name") in ("__ellipsis__", "__slice__")):
+        return _slice_entry(value)
+    if isinstance(value, (list, tuple)):
+        return [_to_slice(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+class SlicingOpLambda(TFOpLambda):
+    """A ``TFOpLambda`` whose arguments may hold slices (``tf.__operators__.getitem``)."""
+
+    def _convert(self, value):
+        if isinstance(value, dict):
+            return {k: _to_slice(v) for k, v in value.items()}
+        return [_to_slice(v) for v in value]
+
+
+def apply_function(function: str, *args, **kwargs):
+    """Call TF function ``function`` on ``args``: a new op layer on KerasTensors, the NumPy
+    result on arrays (the engine's hook behind KerasTensor operators)."""
+    cls = SlicingOpLambda if function in tf_api.SLICING_FUNCTIONS else TFOpLambda
+    if any(isinstance(t, KerasTensor) for t in nest.flatten([list(args), kwargs])):
+        return cls(function)(*args, **kwargs)
+    return tf_api.lookup(function)(*args, **kwargs)
+
+
+set_op_factory(apply_function)
