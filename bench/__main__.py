@@ -1,5 +1,5 @@
 """Run every benchmark and print Markdown tables (``make bench``; ``python -m bench forward``
-runs one section: ``import``, ``weights`` or ``forward``).
+runs one section: ``import``, ``io``, ``weights`` or ``forward``).
 
 Speed and memory are measured here, never in the test suite. Each case runs in a fresh
 process; "max RSS" is that process's peak resident memory (imports included).
@@ -57,10 +57,14 @@ def _forward() -> None:
 
 
 def main(sections: list[str]) -> None:
-    """Run the given sections (``import``, ``weights``, ``forward``), or all of them."""
-    sections = sections or ["import", "weights", "forward"]
+    """Run the given sections (``import``, ``io``, ``weights``, ``forward``), or all of them."""
+    sections = sections or ["import", "io", "weights", "forward"]
     if "import" in sections:
         _imports()
+    if "io" in sections:
+        from bench import weights_io
+
+        weights_io.table()
     if "weights" in sections:
         _weights()
     if "forward" in sections:

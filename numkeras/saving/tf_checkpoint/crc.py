@@ -15,6 +15,10 @@ True
 
 from __future__ import annotations
 
+try:  # zero-copy over any buffer (numpy arrays, memoryviews); releases the GIL
+    import crc32c as _buffer_crc
+except ImportError:  # pragma: no cover - optional speed-up
+    _buffer_crc = None
 try:
     import google_crc32c as _crc32c
 except ImportError as exc:  # pragma: no cover - google-crc32c is a hard dependency
@@ -30,19 +34,25 @@ MASK_DELTA = 0xA282EAD8
 _U32 = 0xFFFFFFFF
 
 
-def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
-    # google_crc32c accepts only objects whose buffer needs no release (i.e. ``bytes``).
-    return data if type(data) is bytes else bytes(data)
-
-
 def value(data: bytes | bytearray | memoryview) -> int:
     """Returns the CRC-32C of ``data`` (same as ``extend(0, data)``)."""
-    return _crc32c.value(_as_bytes(data))
+    return extend(0, data)
 
 
 def extend(crc: int, data: bytes | bytearray | memoryview) -> int:
-    """Continues the CRC-32C ``crc`` (of some earlier bytes) over ``data``."""
-    return _crc32c.extend(crc, _as_bytes(data))
+    """Continues the CRC-32C ``crc`` (of some earlier bytes) over ``data``.
+
+    ``data`` may be any C-contiguous buffer (a NumPy array's memory, a slice of a
+    memoryview): with the ``crc32c`` package installed it is read in place, without a copy.
+    """
+    if type(data) is bytes:
+        return _crc32c.extend(crc, data)
+    if _buffer_crc is not None:
+        view = memoryview(data)
+        return _buffer_crc.crc32c(view if view.format == "B" and view.ndim == 1
+                                  else view.cast("B"), crc)
+    # google_crc32c accepts only objects whose buffer needs no release (i.e. ``bytes``).
+    return _crc32c.extend(crc, bytes(data))
 
 
 def mask(crc: int) -> int:

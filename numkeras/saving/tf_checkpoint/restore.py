@@ -282,12 +282,13 @@ class _Restore:
         """Check everything, verify every value, then assign (nothing changes on error)."""
         for plan in plans:
             self._check(plan)
+        # Verify every value (CRC-checked in small chunks), then copy each once into its
+        # variable: nothing is assigned before everything has passed.
+        self.reader.verify_all([plan.key for plan in plans])
+        self.reader.read_all_verified([(plan.key, plan.target.value) for plan in plans
+                                       if plan.target is not None])
         for plan in plans:
-            self.reader.read(plan.key)  # reads and CRC-checks; the copy is dropped at once
-        for plan in plans:
-            if plan.target is not None:
-                self.reader.read(plan.key, out=plan.target.value)
-            else:
+            if plan.target is None:
                 optimizer, variable, slot_name = plan.slot
                 value = self.reader.read(plan.key)
                 slot = keras_view.create_slot(optimizer, variable, slot_name, value)
@@ -315,7 +316,7 @@ class _Restore:
             for attribute in node.attributes:
                 if attribute.name == VARIABLE_VALUE_KEY:
                     self._entry(attribute.checkpoint_key)
-                    self.reader.read(attribute.checkpoint_key)
+                    self.reader.verify(attribute.checkpoint_key)
             stack.extend(ref.node_id for ref in node.children)
 
     def run(self, check=None) -> None:
@@ -566,9 +567,8 @@ def _name_based(reader, prefix: str, root, attached) -> NameBasedLoadStatus:
             raise ValueError(f"{prefix}: key {name!r} has shape {tuple(entry.shape)} and dtype "
                              f"{entry.numpy_dtype}, variable {variable.name!r} has shape "
                              f"{tuple(variable.shape)} and dtype {np.dtype(variable.dtype)}.")
-        reader.read(name)
-    for name, variable in pairs:
-        reader.read(name, out=variable.value)
+    reader.verify_all([name for name, _ in pairs])
+    reader.read_all_verified([(name, variable.value) for name, variable in pairs])
     return NameBasedLoadStatus(prefix, [v.name for _, v in pairs],
                                [v.name for _, v in unmatched])
 
