@@ -54,10 +54,10 @@ def _cases():
 
 
 @pytest.mark.parametrize("n,ksize,strides,dilation,padding,fmt", list(_cases()))
-def test_conv_matches_tf(tf, rng, n, ksize, strides, dilation, padding, fmt):
+def test_conv_matches_tf(oracle, rng, n, ksize, strides, dilation, padding, fmt):
     x = rand(rng, 2, *SPATIAL[n], 3)
     kernel = rand(rng, *ksize, 3, 4)
-    ref = tf_conv(tf, x, kernel, strides, padding, dilation)
+    ref = oracle("ref", lambda: tf_conv(oracle.tf, x, kernel, strides, padding, dilation), x, kernel)
     xin = to_cf(x) if fmt == "channels_first" else x
     ours = C.conv(xin, kernel, strides, padding, dilation, fmt)
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
@@ -67,13 +67,15 @@ def test_conv_matches_tf(tf, rng, n, ksize, strides, dilation, padding, fmt):
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("groups", [1, 2, 3])
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_grouped_conv_and_chunked_im2col(tf, rng, monkeypatch, im2col_limit, n, groups, padding):
+def test_grouped_conv_and_chunked_im2col(oracle, rng, monkeypatch, im2col_limit, n, groups, padding):
     if im2col_limit is not None:  # 0: one output row per chunk; 500: a few rows per chunk
         monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", im2col_limit)
     x = rand(rng, 2, *SPATIAL[n], 6)
     kernel = rand(rng, *KERNELS[n][0], 6 // groups, 6)
     strides = _expand(2, n) if padding == "same" else _expand(1, n)
-    ref = tf_conv(tf, x, kernel, strides, padding, _expand(1, n), groups)
+    ref = oracle(
+        "ref", lambda: tf_conv(oracle.tf, x, kernel, strides, padding, _expand(1, n), groups), x,
+        kernel)
     assert_close(C.conv(x, kernel, strides, padding, 1, "channels_last", groups), ref)
 
 
@@ -82,14 +84,16 @@ def test_grouped_conv_and_chunked_im2col(tf, rng, monkeypatch, im2col_limit, n, 
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("strides,dilation", [(1, 1), (2, 1), (1, 2)])
 def test_chunked_im2col_over_images_and_rows(
-    tf, rng, monkeypatch, im2col_limit, fmt, strides, dilation
+    oracle, rng, monkeypatch, im2col_limit, fmt, strides, dilation
 ):
     """Chunks of rows of one image (each padded on its own), of one image, of two images
     (batch 3: a short last chunk) and the whole batch at once all give TF's result."""
     monkeypatch.setattr(C, "IM2COL_MAX_ELEMENTS", im2col_limit)
     x = rand(rng, 3, 9, 8, 5)
     kernel = rand(rng, 3, 3, 5, 7)
-    ref = tf_conv(tf, x, kernel, (strides,) * 2, "same", (dilation,) * 2)
+    ref = oracle(
+        "ref", lambda: tf_conv(oracle.tf, x, kernel, (strides,) * 2, "same", (dilation,) * 2), x,
+        kernel)
     xin = to_cf(x) if fmt == "channels_first" else x
     ours = C.conv(xin, kernel, strides, "same", dilation, fmt)
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
@@ -101,21 +105,21 @@ def test_conv_empty_batch():
 
 
 @pytest.mark.parametrize("shape", [(2, 7, 6, 16), (1, 5, 32), (2, 3, 4, 3, 8)])
-def test_pointwise_conv_matches_tf(tf, rng, shape):
+def test_pointwise_conv_matches_tf(oracle, rng, shape):
     """1x1 stride-1 convolutions (a plain matmul), also on a non-contiguous input."""
     n = len(shape) - 2
     x = rand(rng, *shape)
     kernel = rand(rng, *(1,) * n, shape[-1], 12)
-    ref = tf_conv(tf, x, kernel, (1,) * n, "same", (1,) * n)
+    ref = oracle("ref", lambda: tf_conv(oracle.tf, x, kernel, (1,) * n, "same", (1,) * n), x, kernel)
     assert_close(C.conv(x, kernel, 1, "same"), ref)
     cf = C.conv(np.moveaxis(x, -1, 1), kernel, 1, "valid", 1, "channels_first")
     assert_close(to_cl(cf), ref)
 
 
-def test_conv_large_channels_accumulation(tf, rng):
+def test_conv_large_channels_accumulation(oracle, rng):
     x = rand(rng, 1, 12, 12, 256)
     kernel = rand(rng, 3, 3, 256, 32, scale=0.05)
-    ref = tf_conv(tf, x, kernel, (1, 1), "same", (1, 1))
+    ref = oracle("ref", lambda: tf_conv(oracle.tf, x, kernel, (1, 1), "same", (1, 1)), x, kernel)
     assert_close(C.conv(x, kernel, 1, "same"), ref)
 
 
@@ -130,31 +134,39 @@ def test_conv_large_channels_accumulation(tf, rng):
         ("Conv3D", dict(kernel_size=2, strides=2, padding="same"), (1, 5, 4, 5, 4)),
     ],
 )
-def test_keras_conv_layers(tf_keras, rng, layer, kwargs, shape):
+def test_keras_conv_layers(oracle, rng, layer, kwargs, shape):
     fmt = kwargs.get("data_format", "channels_last")
-    keras_layer = getattr(tf_keras.layers, layer)(6, use_bias=False, **kwargs)
+
+    def keras_layer():
+        made = getattr(oracle.tf_keras.layers, layer)(6, use_bias=False, **kwargs)
+        made.build(shape)
+        return made
+
+    def attributes():
+        made = keras_layer()
+        return tuple(made.kernel.shape), made.strides, made.padding, made.dilation_rate, made.groups
+
+    def output():
+        made = keras_layer()
+        made.set_weights([kernel])
+        return made(x).numpy()
+
     x = rand(rng, *shape)
-    keras_layer.build(x.shape)
-    kernel = rand(rng, *keras_layer.kernel.shape)
-    keras_layer.set_weights([kernel])
-    ours = C.conv(
-        x,
-        kernel,
-        keras_layer.strides,
-        keras_layer.padding,
-        keras_layer.dilation_rate,
-        fmt,
-        keras_layer.groups,
-    )
-    assert_close(ours, keras_layer(x).numpy())
+    kernel_shape, strides, padding, dilation_rate, groups = oracle("attributes", attributes)
+    kernel = rand(rng, *kernel_shape)
+    ours = C.conv(x, kernel, strides, padding, dilation_rate, fmt, groups)
+    assert_close(ours, oracle("output", output, x, kernel))
 
 
 @pytest.mark.parametrize("padding", ["valid", "same", "causal", "full"])
 @pytest.mark.parametrize("length,k,stride,dilation", [(7, 3, 1, 1), (8, 3, 2, 2), (5, 4, 3, 1)])
-def test_conv_output_length_matches_keras(tf_keras, padding, length, k, stride, dilation):
-    from tf_keras.src.utils import conv_utils
+def test_conv_output_length_matches_keras(oracle, padding, length, k, stride, dilation):
+    def keras_length():
+        from tf_keras.src.utils import conv_utils
 
-    expected = conv_utils.conv_output_length(length, k, padding, stride, dilation)
+        return conv_utils.conv_output_length(length, k, padding, stride, dilation)
+
+    expected = oracle("length", keras_length)
     assert C.conv_output_length(length, k, padding, stride, dilation) == expected
 
 

@@ -61,11 +61,16 @@ def _tf_accepts(in_sp, ksize, strides, dilation, padding, out_pad):
 
 
 @pytest.mark.parametrize("n,ksize,strides,dilation,padding,out_pad,fmt", list(_cases()))
-def test_conv_transpose_matches_tf(tf, rng, n, ksize, strides, dilation, padding, out_pad, fmt):
+def test_conv_transpose_matches_tf(oracle, rng, n, ksize, strides, dilation, padding, out_pad, fmt):
     x = rand(rng, 2, *SPATIAL[n], 3)
     kernel = rand(rng, *ksize, 4, 3)
     out_sp = _output_spatial(SPATIAL[n], ksize, strides, dilation, padding, out_pad)
-    ref = tf_conv_transpose(tf, x, kernel, out_sp, strides, padding, dilation)
+    ref = oracle(
+        "ref",
+        lambda: tf_conv_transpose(oracle.tf, x, kernel, out_sp, strides, padding, dilation),
+        x,
+        kernel,
+    )
     xin = to_cf(x) if fmt == "channels_first" else x
     ours = C.conv_transpose(xin, kernel, None, strides, padding, out_pad, dilation, fmt)
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
@@ -99,34 +104,50 @@ def test_conv_transpose_matches_tf(tf, rng, n, ksize, strides, dilation, padding
         ),
     ],
 )
-def test_keras_conv_transpose_layers(tf_keras, rng, layer, kwargs, shape):
-    keras_layer = getattr(tf_keras.layers, layer)(5, use_bias=False, **kwargs)
+def test_keras_conv_transpose_layers(oracle, rng, layer, kwargs, shape):
+    def keras_layer():
+        made = getattr(oracle.tf_keras.layers, layer)(5, use_bias=False, **kwargs)
+        made.build(shape)
+        return made
+
+    def attributes():
+        made = keras_layer()
+        shape = tuple(made.kernel.shape)
+        return shape, made.strides, made.padding, made.output_padding, made.dilation_rate
+
+    def output():
+        made = keras_layer()
+        made.set_weights([kernel])
+        return made(x).numpy()
+
     x = rand(rng, *shape)
-    keras_layer.build(x.shape)
-    kernel = rand(rng, *keras_layer.kernel.shape)
-    keras_layer.set_weights([kernel])
+    kernel_shape, strides, padding, output_padding, dilation_rate = oracle("attributes", attributes)
+    kernel = rand(rng, *kernel_shape)
     ours = C.conv_transpose(
         x,
         kernel,
         None,
-        keras_layer.strides,
-        keras_layer.padding,
-        keras_layer.output_padding,
-        keras_layer.dilation_rate,
+        strides,
+        padding,
+        output_padding,
+        dilation_rate,
         kwargs.get("data_format", "channels_last"),
     )
-    assert_close(ours, keras_layer(x).numpy())
+    assert_close(ours, oracle("output", output, x, kernel))
 
 
 @pytest.mark.parametrize("padding", ["valid", "same", "full"])
 @pytest.mark.parametrize("out_pad", [None, 0, 1])
 @pytest.mark.parametrize("length,k,stride,dilation", [(5, 3, 2, 1), (4, 4, 3, 1), (6, 3, 1, 2)])
 def test_deconv_output_length_matches_keras(
-    tf_keras, padding, out_pad, length, k, stride, dilation
+    oracle, padding, out_pad, length, k, stride, dilation
 ):
-    from tf_keras.src.utils import conv_utils
+    def keras_length():
+        from tf_keras.src.utils import conv_utils
 
-    expected = conv_utils.deconv_output_length(length, k, padding, out_pad, stride, dilation)
+        return conv_utils.deconv_output_length(length, k, padding, out_pad, stride, dilation)
+
+    expected = oracle("length", keras_length)
     assert C.deconv_output_length(length, k, padding, out_pad, stride, dilation) == expected
 
 

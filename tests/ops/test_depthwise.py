@@ -61,10 +61,12 @@ def _cases():
 
 
 @pytest.mark.parametrize("n,strides,dilation,padding,fmt,dm", list(_cases()))
-def test_depthwise_matches_tf(tf, rng, n, strides, dilation, padding, fmt, dm):
+def test_depthwise_matches_tf(oracle, rng, n, strides, dilation, padding, fmt, dm):
     x = rand(rng, 2, *SPATIAL[n], 3)
     kernel = rand(rng, *KSIZE[n], 3, dm)
-    ref = tf_depthwise(tf, x, kernel, strides, padding, dilation)
+    ref = oracle(
+        "ref", lambda: tf_depthwise(oracle.tf, x, kernel, strides, padding, dilation), x, kernel
+    )
     xin = to_cf(x) if fmt == "channels_first" else x
     ours = C.depthwise_conv(xin, kernel, strides, padding, dilation, fmt)
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
@@ -83,20 +85,22 @@ def test_depthwise_matches_tf(tf, rng, n, strides, dilation, padding, fmt, dm):
         (3, (2, 2, 2), (1, 1, 1), "same"),
     ],
 )
-def test_depthwise_chunks_match_tf(tf, rng, monkeypatch, chunk, n, strides, dilation, padding):
+def test_depthwise_chunks_match_tf(oracle, rng, monkeypatch, chunk, n, strides, dilation, padding):
     """Chunks of one output row, of a few rows (a short last chunk) and whole images."""
     monkeypatch.setattr(C, "DEPTHWISE_CHUNK_ELEMENTS", chunk)
     x = rand(rng, 2, *SPATIAL[n], 4)
     kernel = rand(rng, *KSIZE[n], 4, 1)
-    ref = tf_depthwise(tf, x, kernel, strides, padding, dilation)
+    ref = oracle(
+        "ref", lambda: tf_depthwise(oracle.tf, x, kernel, strides, padding, dilation), x, kernel
+    )
     assert_close(C.depthwise_conv(x, kernel, strides, padding, dilation), ref)
 
 
-def test_depthwise_large_padding_matches_tf(tf, rng):
+def test_depthwise_large_padding_matches_tf(oracle, rng):
     """'same' padding wider than the input (dilated kernel): chunks mostly of zeros."""
     x = rand(rng, 1, 4, 5, 3)
     kernel = rand(rng, 3, 3, 3, 2)
-    ref = tf_depthwise(tf, x, kernel, (1, 1), "same", (4, 4))
+    ref = oracle("ref", lambda: tf_depthwise(oracle.tf, x, kernel, (1, 1), "same", (4, 4)), x, kernel)
     assert_close(C.depthwise_conv(x, kernel, 1, "same", 4), ref)
 
 
@@ -109,15 +113,21 @@ def _separable_cases():
 
 
 @pytest.mark.parametrize("n,s,d,padding,fmt", list(_separable_cases()))
-def test_separable_matches_tf(tf, rng, n, s, d, padding, fmt):
+def test_separable_matches_tf(oracle, rng, n, s, d, padding, fmt):
     x = rand(rng, 2, *SPATIAL[n], 3)
     dw = rand(rng, *KSIZE[n], 3, 2)
     pw = rand(rng, *(1,) * n, 6, 5)
     x4, dw4, pw4 = (x[:, None], dw[None], pw[None]) if n == 1 else (x, dw, pw)
     strides = [1, 1, s, 1] if n == 1 else [1, s, s, 1]
     dilations = [1, d] if n == 1 else [d, d]
-    ref = tf.nn.separable_conv2d(x4, dw4, pw4, strides, padding.upper(), dilations=dilations)
-    ref = ref.numpy()[:, 0] if n == 1 else ref.numpy()
+
+    def separable():
+        out = oracle.tf.nn.separable_conv2d(
+            x4, dw4, pw4, strides, padding.upper(), dilations=dilations
+        )
+        return out.numpy()[:, 0] if n == 1 else out.numpy()
+
+    ref = oracle("ref", separable, x, dw, pw)
     xin = to_cf(x) if fmt == "channels_first" else x
     ours = C.separable_conv(xin, dw, pw, s, padding, d, fmt)
     assert_close(to_cl(ours) if fmt == "channels_first" else ours, ref)
@@ -137,16 +147,28 @@ def test_separable_matches_tf(tf, rng, n, s, d, padding, fmt):
         ("DepthwiseConv1D", dict(kernel_size=4, strides=2, padding="same"), (2, 9, 4)),
     ],
 )
-def test_keras_depthwise_layers(tf_keras, rng, layer, kwargs, shape):
+def test_keras_depthwise_layers(oracle, rng, layer, kwargs, shape):
     fmt = kwargs.get("data_format", "channels_last")
-    keras_layer = getattr(tf_keras.layers, layer)(use_bias=False, **kwargs)
+
+    def keras_layer():
+        made = getattr(oracle.tf_keras.layers, layer)(use_bias=False, **kwargs)
+        made.build(shape)
+        return made
+
+    def attributes():
+        made = keras_layer()
+        return tuple(made.depthwise_kernel.shape), made.strides, made.padding, made.dilation_rate
+
+    def output():
+        made = keras_layer()
+        made.set_weights([kernel])
+        return made(x).numpy()
+
     x = rand(rng, *shape)
-    keras_layer.build(x.shape)
-    kernel = rand(rng, *keras_layer.depthwise_kernel.shape)
-    keras_layer.set_weights([kernel])
-    strides, padding = keras_layer.strides, keras_layer.padding
-    ours = C.depthwise_conv(x, kernel, strides, padding, keras_layer.dilation_rate, fmt)
-    assert_close(ours, keras_layer(x).numpy())
+    kernel_shape, strides, padding, dilation_rate = oracle("attributes", attributes)
+    kernel = rand(rng, *kernel_shape)
+    ours = C.depthwise_conv(x, kernel, strides, padding, dilation_rate, fmt)
+    assert_close(ours, oracle("output", output, x, kernel))
 
 
 @pytest.mark.parametrize(
@@ -158,16 +180,28 @@ def test_keras_depthwise_layers(tf_keras, rng, layer, kwargs, shape):
         ("SeparableConv2D", dict(kernel_size=3, dilation_rate=2, depth_multiplier=2), (2, 8, 9, 3)),
     ],
 )
-def test_keras_separable_layers(tf_keras, rng, layer, kwargs, shape):
-    keras_layer = getattr(tf_keras.layers, layer)(5, use_bias=False, **kwargs)
+def test_keras_separable_layers(oracle, rng, layer, kwargs, shape):
+    def keras_layer():
+        made = getattr(oracle.tf_keras.layers, layer)(5, use_bias=False, **kwargs)
+        made.build(shape)
+        return made
+
+    def attributes():
+        made = keras_layer()
+        dw_shape, pw_shape = tuple(made.depthwise_kernel.shape), tuple(made.pointwise_kernel.shape)
+        return dw_shape, pw_shape, made.strides, made.padding, made.dilation_rate
+
+    def output():
+        made = keras_layer()
+        made.set_weights([dw, pw])
+        return made(x).numpy()
+
     x = rand(rng, *shape)
-    keras_layer.build(x.shape)
-    dw = rand(rng, *keras_layer.depthwise_kernel.shape)
-    pw = rand(rng, *keras_layer.pointwise_kernel.shape)
-    keras_layer.set_weights([dw, pw])
-    strides, padding = keras_layer.strides, keras_layer.padding
-    ours = C.separable_conv(x, dw, pw, strides, padding, keras_layer.dilation_rate)
-    assert_close(ours, keras_layer(x).numpy())
+    dw_shape, pw_shape, strides, padding, dilation_rate = oracle("attributes", attributes)
+    dw = rand(rng, *dw_shape)
+    pw = rand(rng, *pw_shape)
+    ours = C.separable_conv(x, dw, pw, strides, padding, dilation_rate)
+    assert_close(ours, oracle("output", output, x, dw, pw))
 
 
 def test_depthwise_and_separable_validation():

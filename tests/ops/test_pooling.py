@@ -35,10 +35,14 @@ def _cases():
 
 
 @pytest.mark.parametrize("n,pool,strides,padding,fmt,kind", list(_cases()))
-def test_pool_matches_tf(tf, rng, n, pool, strides, padding, fmt, kind):
+def test_pool_matches_tf(oracle, rng, n, pool, strides, padding, fmt, kind):
     x = rand(rng, 2, *SPATIAL[n], 3, scale=3.0)
-    tf_op = tf.nn.max_pool if kind == "max" else tf.nn.avg_pool
-    ref = tf_op(x, list(pool), list(strides or pool), padding.upper()).numpy()
+
+    def tf_pool():
+        tf_op = oracle.tf.nn.max_pool if kind == "max" else oracle.tf.nn.avg_pool
+        return tf_op(x, list(pool), list(strides or pool), padding.upper()).numpy()
+
+    ref = oracle("ref", tf_pool, x)
     ours_op = P.max_pool if kind == "max" else P.avg_pool
     xin = to_cf(x) if fmt == "channels_first" else x
     ours = ours_op(xin, pool, strides, padding, fmt)
@@ -46,10 +50,14 @@ def test_pool_matches_tf(tf, rng, n, pool, strides, padding, fmt, kind):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pool_with_negative_values_and_big_window(tf, rng, kind):
+def test_pool_with_negative_values_and_big_window(oracle, rng, kind):
     x = rand(rng, 1, 14, 14, 4) - 5.0  # all-negative: padded zeros must never win a max
-    tf_op = tf.nn.max_pool if kind == "max" else tf.nn.avg_pool
-    ref = tf_op(x, [5, 5], [3, 3], "SAME").numpy()
+
+    def tf_pool():
+        tf_op = oracle.tf.nn.max_pool if kind == "max" else oracle.tf.nn.avg_pool
+        return tf_op(x, [5, 5], [3, 3], "SAME").numpy()
+
+    ref = oracle("ref", tf_pool, x)
     ours = (P.max_pool if kind == "max" else P.avg_pool)(x, 5, 3, "same")
     assert_close(ours, ref)
 
@@ -65,22 +73,28 @@ def test_pool_with_negative_values_and_big_window(tf, rng, kind):
         ("MaxPooling3D", dict(pool_size=(2, 3, 2), strides=1), (1, 5, 4, 3, 2)),
     ],
 )
-def test_keras_pool_layers(tf_keras, rng, layer, kwargs, shape):
-    keras_layer = getattr(tf_keras.layers, layer)(**kwargs)
+def test_keras_pool_layers(oracle, rng, layer, kwargs, shape):
+    def attributes():
+        made = getattr(oracle.tf_keras.layers, layer)(**kwargs)
+        return made.pool_size, made.strides, made.padding
+
+    def output():
+        return getattr(oracle.tf_keras.layers, layer)(**kwargs)(x).numpy()
+
     x = rand(rng, *shape)
     op = P.max_pool if layer.startswith("Max") else P.avg_pool
-    ours = op(x, keras_layer.pool_size, keras_layer.strides, keras_layer.padding)
-    assert_close(ours, keras_layer(x).numpy())
+    ours = op(x, *oracle("attributes", attributes))
+    assert_close(ours, oracle("output", output, x))
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_global_pools(tf, rng, n, fmt, keepdims):
+def test_global_pools(oracle, rng, n, fmt, keepdims):
     x = rand(rng, 2, *SPATIAL[n], 3, scale=2.0)
     axes = list(range(1, n + 1))
-    ref_avg = tf.reduce_mean(x, axis=axes, keepdims=keepdims).numpy()
-    ref_max = tf.reduce_max(x, axis=axes, keepdims=keepdims).numpy()
+    ref_avg = oracle("avg", lambda: oracle.tf.reduce_mean(x, axis=axes, keepdims=keepdims), x)
+    ref_max = oracle("max", lambda: oracle.tf.reduce_max(x, axis=axes, keepdims=keepdims), x)
     xin = to_cf(x) if fmt == "channels_first" else x
     avg = P.global_avg_pool(xin, fmt, keepdims)
     mx = P.global_max_pool(xin, fmt, keepdims)
@@ -90,21 +104,26 @@ def test_global_pools(tf, rng, n, fmt, keepdims):
     assert_close(mx, ref_max)
 
 
-def test_global_avg_pool_large_spatial(tf, rng):
+def test_global_avg_pool_large_spatial(oracle, rng):
     x = rand(rng, 2, 128, 128, 4) + 3.0
-    assert_close(P.global_avg_pool(x), tf.reduce_mean(x, axis=[1, 2]).numpy())
+    ref = oracle("ref", lambda: oracle.tf.reduce_mean(x, axis=[1, 2]), x)
+    assert_close(P.global_avg_pool(x), ref)
 
 
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_masked_global_average_pooling_1d(tf_keras, rng, fmt, keepdims):
+def test_masked_global_average_pooling_1d(oracle, rng, fmt, keepdims):
     x = rand(rng, 3, 7, 4)
     if fmt == "channels_first":
         x = to_cf(x)
     mask = rng.random((3, 7)) > 0.4
     mask[:, 0] = True
-    layer = tf_keras.layers.GlobalAveragePooling1D(data_format=fmt, keepdims=keepdims)
-    ref = layer(x, mask=mask).numpy()
+
+    def keras_pool():
+        layer = oracle.tf_keras.layers.GlobalAveragePooling1D(data_format=fmt, keepdims=keepdims)
+        return layer(x, mask=mask).numpy()
+
+    ref = oracle("ref", keras_pool, x, mask)
     assert_close(P.global_avg_pool(x, fmt, keepdims, mask=mask), ref)
 
 

@@ -1,0 +1,71 @@
+"""Regenerate the golden files under ``tests/data/`` with real TensorFlow.
+
+The unit tests compare numkeras with values and files made by TensorFlow 2.21, tf-keras 2.21
+and Keras 3. With TensorFlow installed they ask TF live; without it they read these files, so
+that a machine without TF still checks every kernel and format against TF's own output.
+
+Run it from the repository root, in the venv that has TensorFlow (``make test-venv``)::
+
+    TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py          # everything
+    TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py ops      # tests/data/ops/
+
+- ``ops``: runs ``tests/ops`` once in one process with ``NUMKERAS_GOLDEN_RECORD=1``; every
+  reference value a test asks TF for (``oracle(...)`` in ``tests/ops/_tf.py``) is written, with a
+  digest of its inputs, to ``tests/data/ops/<test module>.npz``. Rerun it after changing the
+  inputs of an ops test (the test then fails and says so) or adding one (it skips without TF).
+
+Inputs come from fixed seeds, so rerunning gives the same files up to TF's own float rounding.
+Keep the files small (small shapes): the whole folder should stay under about 3 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def _check_tf() -> None:
+    try:
+        import tensorflow as tf
+        import tf_keras
+    except ImportError as exc:
+        sys.exit(f"regenerate.py needs TensorFlow 2.21 and tf-keras 2.21: {exc}")
+    print(f"TensorFlow {tf.__version__}, tf-keras {tf_keras.__version__}")
+
+
+def regenerate_ops() -> None:
+    """Run tests/ops once in record mode (one process: the values are collected in memory)."""
+    ops_dir = HERE / "ops"
+    for old in ops_dir.glob("*.npz"):
+        old.unlink()
+    env = dict(os.environ, NUMKERAS_GOLDEN_RECORD="1", TF_USE_LEGACY_KERAS="1",
+               TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("CI", None)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:randomly",
+           "tests/ops"]
+    result = subprocess.run(cmd, cwd=ROOT, env=env)
+    if result.returncode:
+        sys.exit(f"tests/ops failed while recording (exit {result.returncode}); fix them first")
+
+
+def main(argv: list[str]) -> None:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parts = argv or ["ops"]
+    unknown = set(parts) - {"ops"}
+    if unknown:
+        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from: ops")
+    _check_tf()
+    if "ops" in parts:
+        regenerate_ops()
+    total = sum(p.stat().st_size for p in HERE.rglob("*") if p.is_file())
+    print(f"tests/data holds {total / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
