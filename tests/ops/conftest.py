@@ -5,7 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ._tf import Oracle, recording, write_recorded
+from ._tf import Oracle, import_tf, import_tf_keras, recording, write_recorded
+
+
+@pytest.fixture(scope="session")
+def tf():
+    """Live TensorFlow only (skips without it): prefer ``oracle``, which has golden values."""
+    return import_tf()
+
+
+@pytest.fixture(scope="session")
+def tf_keras():
+    """Live tf_keras only (skips without it): prefer ``oracle``, which has golden values."""
+    return import_tf_keras()
 
 
 @pytest.fixture
