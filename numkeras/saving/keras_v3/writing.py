@@ -29,9 +29,9 @@ def _name(obj) -> str | None:
 
 
 def write_vars(h5file, entries) -> None:
-    """Write each entry's ``vars`` group (values copied out of the variables)."""
+    """Write each entry's ``vars`` group, straight from the variables' buffers (no copy)."""
     for entry in entries:
-        write_group(h5file, entry.path, _name(entry.obj), [v.numpy() for v in entry.variables])
+        write_group(h5file, entry.path, _name(entry.obj), [v.value for v in entry.variables])
 
 
 def save_h5(model, filepath: str) -> None:
@@ -111,7 +111,7 @@ def _write_shards(entries: list, plan: list, names: list[str], targets: list[str
                 group = groups.get(path)
                 if group is None:
                     group = groups[path] = f.create_group(f"{path}/vars" if path else "vars")
-                write_dataset(group, str(key), by_path[path].variables[key].numpy())
+                write_dataset(group, str(key), by_path[path].variables[key].value)
                 _record(weight_map, group.name, name)
     return weight_map
 
