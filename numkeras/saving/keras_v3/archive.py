@@ -19,8 +19,10 @@ numkeras.saving.keras_v3.errors.KerasFileError: m.keras: zip entry '../evil.txt'
 
 from __future__ import annotations
 
+import bz2
 import io
 import json
+import lzma
 import os
 import struct
 import zipfile
@@ -83,24 +85,130 @@ def _check_size(info: zipfile.ZipInfo, filename: str) -> None:
 
 
 def read_member(zf: zipfile.ZipFile, name: str, filename: str, cap: int = JSON_CAP) -> bytes:
-    """The bytes of member ``name`` (at most ``cap``; more is an error)."""
+    """The bytes of member ``name`` (at most ``cap``; more is an error).
+
+    Decompressed as a stream (:func:`iter_member`): never more than the declared size is
+    produced, whatever the compressed data says.
+    """
+    return b"".join(iter_member(zf, name, filename, cap))
+
+
+def _member_info(zf: zipfile.ZipFile, name: str, filename: str) -> zipfile.ZipInfo:
     try:
-        info = zf.getinfo(name)
+        return zf.getinfo(name)
     except KeyError:
         raise KerasFileError(f"{filename}: the archive has no {name!r} entry (entries: "
                              f"{sorted(zf.namelist())[:10]}).") from None
+
+
+class _Inflater:
+    """One zip compression method as ``step(data, max_length) -> bytes`` that never
+    returns more than ``max_length`` bytes (zipfile's own bzip2/LZMA readers do not bound
+    what one compressed block expands to)."""
+
+    def __init__(self, info: zipfile.ZipInfo, filename: str):
+        method = info.compress_type
+        self.kind = method
+        self._lzma_header = b""
+        if method == zipfile.ZIP_DEFLATED:
+            self._d = zlib.decompressobj(-15)
+        elif method == zipfile.ZIP_BZIP2:
+            self._d = bz2.BZ2Decompressor()
+        elif method == zipfile.ZIP_LZMA:
+            self._d = None  # created once the 4-byte header and properties are read
+        else:
+            raise KerasFileError(f"{filename}: zip entry {info.filename!r} uses compression "
+                                 f"method {method}, which numkeras does not read.")
+
+    @property
+    def eof(self) -> bool:
+        return self._d is not None and self._d.eof
+
+    def needs_input(self) -> bool:
+        if self._d is None:
+            return True
+        if self.kind == zipfile.ZIP_DEFLATED:
+            return not self._d.unconsumed_tail
+        return self._d.needs_input
+
+    def step(self, data: bytes, max_length: int) -> bytes:
+        if self.kind == zipfile.ZIP_DEFLATED:
+            return self._d.decompress(self._d.unconsumed_tail + data, max_length)
+        if self._d is None:
+            self._lzma_header += data
+            head = self._lzma_header
+            if len(head) < 4 or len(head) < 4 + struct.unpack("<H", head[2:4])[0]:
+                return b""
+            psize = struct.unpack("<H", head[2:4])[0]
+            self._d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[
+                lzma._decode_filter_properties(lzma.FILTER_LZMA1, head[4:4 + psize])])
+            data = head[4 + psize:]
+        if self._d.eof:
+            return b""
+        return self._d.decompress(data, max_length)
+
+
+def iter_member(zf: zipfile.ZipFile, name: str, filename: str, cap: int = JSON_CAP,
+                chunk: int = 1 << 20):
+    """Yield the bytes of member ``name`` in pieces of at most ``chunk`` bytes.
+
+    The output is capped at the member's declared size (itself at most ``cap``): a
+    member whose data expands further (a zip bomb declaring a small size) is refused as
+    soon as it passes the declared size, so memory never exceeds ``chunk`` plus the
+    decompressor's fixed state. The CRC-32 and the size are checked at the end.
+    """
+    info = _member_info(zf, name, filename)
     if info.file_size > cap:
         raise KerasFileError(f"{filename}: zip entry {name!r} is {info.file_size} bytes, above "
                              f"the {cap}-byte limit.")
+    fileobj = zf.fp
     try:
-        with zf.open(info) as f:
-            data = f.read(cap + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-            ValueError, struct.error) as exc:  # CRC, bad stream, bad local header
+        start = _data_offset(fileobj, info, filename)
+        fileobj.seek(0, os.SEEK_END)
+        if start + info.compress_size > fileobj.tell():
+            raise KerasFileError(f"{filename}: zip entry {name!r} runs past the end of the "
+                                 "archive (truncated file?).")
+        limit = info.file_size
+        produced, checksum, pos, left = 0, 0, start, info.compress_size
+        stalls = 0
+        inflater = None if info.compress_type == zipfile.ZIP_STORED else \
+            _Inflater(info, filename)
+        while True:
+            data = b""
+            if left and (inflater is None or inflater.needs_input()):
+                fileobj.seek(pos)
+                data = fileobj.read(min(left, 1 << 16 if inflater else chunk))
+                if not data:
+                    raise KerasFileError(f"{filename}: zip entry {name!r} runs past the end "
+                                         "of the archive (truncated file?).")
+                pos += len(data)
+                left -= len(data)
+            if inflater is None:
+                out = data
+            else:
+                out = inflater.step(data, min(chunk, limit - produced + 1))
+            if out:
+                produced += len(out)
+                if produced > limit:
+                    raise KerasFileError(
+                        f"{filename}: zip entry {name!r} expands past its declared size of "
+                        f"{limit} bytes; refusing to read a potential zip bomb.")
+                checksum = zlib.crc32(out, checksum)
+                yield out
+            elif not data:
+                stalls += 1
+                if stalls > 1 or inflater is None or inflater.eof or inflater.needs_input():
+                    break  # nothing left to feed and nothing more comes out
+    except KerasFileError:
+        raise
+    except (zlib.error, EOFError, OSError, ValueError, struct.error, lzma.LZMAError) as exc:
         raise KerasFileError(f"{filename}: zip entry {name!r} is damaged: {exc}") from None
-    if len(data) > cap or len(data) != info.file_size:
-        raise KerasFileError(f"{filename}: zip entry {name!r} does not have its declared size.")
-    return data
+    if produced != info.file_size:
+        raise KerasFileError(f"{filename}: zip entry {name!r} does not have its declared size "
+                             f"({produced} bytes, {info.file_size} declared).")
+    if checksum != info.CRC:
+        raise KerasFileError(f"{filename}: zip entry {name!r} is damaged: its CRC-32 is "
+                             f"{checksum:#010x}, the archive records {info.CRC:#010x}.")
 
 
 def parse_json(data: bytes, what: str):
@@ -173,10 +281,12 @@ def _data_offset(fileobj, info: zipfile.ZipInfo, filename: str) -> int:
 def verify_member(zf: zipfile.ZipFile, fileobj, name: str, filename: str) -> None:
     """Check the zip CRC-32 of a stored member, streaming it from the archive file.
 
-    (Compressed members are checked by :mod:`zipfile` when :func:`read_member` reads them.)
+    (Compressed members are streamed through :func:`iter_member`, which checks their CRC.)
     """
-    info = zf.getinfo(name)
+    info = _member_info(zf, name, filename)
     if info.compress_type != zipfile.ZIP_STORED:
+        for _ in iter_member(zf, name, filename, cap=MEMBER_CAP):
+            pass
         return
     start = _data_offset(fileobj, info, filename)
     fileobj.seek(start)

@@ -80,16 +80,21 @@ def verify_archive(path: str, result: VerifyResult) -> None:
     """Check every member's zip CRC and ``config.json``, then read every dataset."""
     try:
         with zipfile.ZipFile(path) as zf:
+            try:
+                archive.check_archive(zf, path)
+            except ValueError as exc:
+                raise Corrupt(path, "", str(exc)) from None
             for info in zf.infolist():
-                try:
-                    with zf.open(info) as member:
-                        while member.read(1 << 20):
-                            pass
+                try:  # streamed, output capped at the declared size (zip bombs)
+                    for _ in archive.iter_member(zf, info.filename, path,
+                                                 cap=archive.MEMBER_CAP):
+                        pass
                 except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                     raise Corrupt(path, info.filename, f"member {info.filename!r}: {exc}") \
                         from None
             if archive.CONFIG in zf.namelist():
-                _check_json(zf.read(archive.CONFIG), path, archive.CONFIG)
+                _check_json(archive.read_member(zf, archive.CONFIG, path), path,
+                            archive.CONFIG)
     except zipfile.BadZipFile as exc:
         raise Corrupt(path, "", f"not a valid zip archive: {exc}") from None
     _verify_values(path, result)
