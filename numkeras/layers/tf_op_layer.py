@@ -61,6 +61,9 @@ def _merge(first: np.ndarray, second: np.ndarray, name: str) -> KerasTensor:
 class TFOpLambda(Layer):
     """Runs the TF API function ``function`` (a name such as ``"math.reduce_mean"``)."""
 
+    #: tf-keras saves the first argument's structure as is (a one-element list stays a list).
+    _preserve_input_structure_in_config = True
+
     def __init__(self, function: str, **kwargs):
         if not isinstance(function, str):
             raise TypeError(f"TFOpLambda takes the TF function's name (e.g. 'nn.relu'), not "
@@ -116,6 +119,19 @@ class TFOpLambda(Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+    def split_first_arg(self, args, kwargs) -> tuple:
+        """``(first argument, keywords)`` with the other positional arguments named by the
+        TF function's parameters, as tf-keras saves a call."""
+        import inspect
+
+        names = [p.name for p in inspect.signature(self._fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(args) - 1 > max(len(names) - 1, 0):
+            raise ValueError(f"Layer {self.name}: tf.{self.function} received "
+                             f"{len(args)} positional arguments; it takes {len(names)}.")
+        named = dict(zip(names[1:], args[1:]))
+        return (args[0] if args else None), {**named, **kwargs}
 
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,

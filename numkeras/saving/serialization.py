@@ -38,7 +38,10 @@ from numkeras.engine.keras_tensor import KerasTensor
 
 KERAS3 = "keras3"
 TF_KERAS = "tf_keras"
-CODE_CLASSES = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda", "__lambda__", "function"})
+CODE_CLASSES = frozenset({"Lambda", "__lambda__", "function"})
+TF_OP_CLASSES = frozenset({"TFOpLambda", "SlicingOpLambda"})  # named TF functions: data
+_PSEUDO = frozenset({"__keras_tensor__", "__tuple__", "__numpy__", "__bytes__", "__ellipsis__",
+                     "__slice__"})
 _OPAQUE = frozenset({  # regularizers and constraints: numkeras keeps their configs as data
     "L1", "L2", "L1L2", "OrthogonalRegularizer", "MaxNorm", "NonNeg", "UnitNorm",
     "MinMaxNorm", "RadialConstraint", "max_norm", "non_neg", "unit_norm", "min_max_norm"})
@@ -131,8 +134,12 @@ class _Context:
 
     def _known(self, spec: dict) -> bool:
         name = spec["class_name"]
-        if name in ("__keras_tensor__", "__tuple__", "__numpy__", "__bytes__"):
+        if name in _PSEUDO:
             return True
+        if name in TF_OP_CLASSES and spec.get("registered_name") in (None, name):
+            from numkeras.ops import tf_api
+
+            return tf_api.is_supported((spec.get("config") or {}).get("function"))
         cls, _ = self.lookup(spec)
         if cls is not None:
             return True
@@ -142,6 +149,10 @@ class _Context:
 
 def _describe(spec: dict) -> str:
     name = spec.get("class_name")
+    if name in TF_OP_CLASSES:
+        inner = spec.get("config") if isinstance(spec.get("config"), dict) else {}
+        return (f"{name} '{inner.get('name')}' (TF function tf.{inner.get('function')}, which "
+                "is not in numkeras's table of supported TF functions)")
     if name in CODE_CLASSES:
         inner = spec.get("config")
         label = inner.get("name") if isinstance(inner, dict) else inner
@@ -346,7 +357,7 @@ def _is_ref(value) -> bool:
             and isinstance(value[1], int) and isinstance(value[2], int))
 
 
-def _legacy_call(graph: _Graph, node) -> tuple[list, dict]:
+def _legacy_call(graph: _Graph, node, preserve: bool = False) -> tuple[list, dict]:
     """``(args, kwargs)`` of a tf-keras node ``[[name, node, tensor, kwargs], ...]``."""
     kwargs: dict = {}
 
@@ -359,22 +370,29 @@ def _legacy_call(graph: _Graph, node) -> tuple[list, dict]:
         return graph.tensor(entry[0], entry[1], entry[2], graph.legacy_offset(entry[0]))
 
     def convert(data):
-        if _is_ref(data):
+        if _is_ref(data) or (isinstance(data, list) and len(data) in (3, 4)
+                             and data[0] == "_CONSTANT_VALUE"):
             return leaf(data)
         if isinstance(data, dict):
             return {k: convert(v) for k, v in data.items()}
         return [convert(v) for v in data]
 
     inputs = convert(node)
-    if isinstance(inputs, list) and len(inputs) == 1:
+    if isinstance(inputs, list) and len(inputs) == 1 and not preserve:
         inputs = inputs[0]
     return [inputs], kwargs
 
 
 def _legacy_kwargs(graph: _Graph, kwargs: dict) -> dict:
+    """Call keywords with ``[layer, node, tensor]`` references (at any depth, as tf-keras's
+    ``convert_inner_node_data``) replaced by the rebuilt tensors."""
     def convert(value):
         if _is_ref(value) and len(value) == 3 and value[0] in graph.layers:
             return graph.tensor(value[0], value[1], value[2], graph.legacy_offset(value[0]))
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
         return value
 
     return {k: convert(v) for k, v in kwargs.items()}
@@ -407,7 +425,8 @@ def _process(graph: _Graph, name: str, node) -> None:
         args = _revive(graph, node.get("args", []))
         kwargs = _revive(graph, node.get("kwargs", {}))
     else:
-        args, kwargs = _legacy_call(graph, node)
+        args, kwargs = _legacy_call(graph, node,
+                                    getattr(layer, "_preserve_input_structure_in_config", False))
     graph.calls[name].append(layer(*args, **kwargs))
 
 
@@ -541,6 +560,11 @@ def _keras3_layer_config(cls, config: dict) -> dict:
     if issubclass(cls, InputLayer):
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
+    if cls.__name__ in TF_OP_CLASSES:
+        raise ValueError(f"Layer {config.get('name')!r} calls TF function "
+                         f"tf.{config.get('function')}, which Keras 3 files cannot hold (Keras 3 "
+                         "has no TFOpLambda). Save in tf-keras style instead: model.save('m.h5') "
+                         "or numkeras.saving.keras_v3.save_model(model, path, style='tf_keras').")
     own = _own_params(cls)
     for key in _TF_KERAS_ONLY:
         if key in own and key not in _NOT_IN_KERAS3:
@@ -717,21 +741,38 @@ def _is_plain_functional(layer) -> bool:
 def _node_spec(node, nodes: _Nodes):
     history = nodes.history
     if nodes.style == TF_KERAS:
+        preserve = getattr(node.layer, "_preserve_input_structure_in_config", False)
+        first = node.call_args[0] if node.call_args else []
+        call_kwargs = dict(node.call_kwargs)
+        if preserve:  # tf-keras: arguments after the first are saved by parameter name
+            first, call_kwargs = node.layer.split_first_arg(node.call_args, call_kwargs)
+
         def kwarg(value):
             if isinstance(value, KerasTensor):
                 layer, index, tensor_index = history(value)
                 return [layer.name, index, tensor_index]
+            if isinstance(value, slice):
+                return {"start": value.start, "stop": value.stop, "step": value.step}
+            if value is Ellipsis:
+                return {"class_name": "__ellipsis__"}
+            if isinstance(value, (list, tuple)):
+                return [kwarg(v) for v in value]
+            if isinstance(value, dict):
+                return {k: kwarg(v) for k, v in value.items()}
             return value
 
-        kwargs = _jsonable({k: kwarg(v) for k, v in node.call_kwargs.items()})
-        first = node.call_args[0] if node.call_args else []
+        kwargs = _jsonable({k: kwarg(v) for k, v in call_kwargs.items()})
 
         def entry(t):
+            if not isinstance(t, KerasTensor):
+                return ["_CONSTANT_VALUE", -1, _jsonable(t), kwargs]
             layer, index, tensor_index = history(t)
             return [layer.name, index, tensor_index, kwargs]
 
-        flat = [entry(t) for t in nest.flatten(first)]
-        return flat
+        if preserve:
+            return nest.map_structure(entry, _as_list(first)) if nest.is_nested(first) \
+                else entry(first)
+        return [entry(t) for t in nest.flatten(first)]
 
     def k3(value):
         if isinstance(value, KerasTensor):
@@ -785,10 +826,13 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                                 "archive, a full-model .h5 file or a tf-keras SavedModel "
                                 f"directory.{hint}")
     head = formats.head(filepath)
-    if head[:len(formats.ZIP_MAGIC)] == formats.ZIP_MAGIC:
-        return _load_archive(filepath, custom_objects)
-    if head == formats.HDF5_MAGIC:
-        return _load_h5(filepath, custom_objects)
+    try:
+        if head[:len(formats.ZIP_MAGIC)] == formats.ZIP_MAGIC:
+            return _load_archive(filepath, custom_objects)
+        if head == formats.HDF5_MAGIC:
+            return _load_h5(filepath, custom_objects)
+    except UnknownClassError as err:  # name the file in the one error listing everything
+        raise UnknownClassError(f"{filepath}: {err}") from None
     raise ValueError(f"{filepath} is neither a .keras archive nor an HDF5 file; load_model "
                      "reads those two formats (use load_weights for TF checkpoints).")
 

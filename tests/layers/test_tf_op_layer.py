@@ -135,3 +135,29 @@ def test_bad_arguments_name_the_layer():
         TFOpLambda("reshape")(x, shape=[5, 7])
     with pytest.raises(TypeError, match="tf.math.multiply"):
         TFOpLambda("math.multiply")(np.ones(2, np.float32), y=np.ones(2, np.int32))
+
+
+def test_tf_keras_style_config_round_trip_and_keras3_style_refusal():
+    from numkeras.saving import serialization
+
+    x = Input((4, 3))
+    y = TFOpLambda("concat")([x], axis=-1)  # a one-element list stays a list
+    flat = TFOpLambda("reshape")(x, (TFOpLambda("compat.v1.shape")(x)[0], -1))
+    z = (2 * y)[..., None, 0] + flat[:, :1, None]
+    model = Model(x, z)
+    config = serialization.serialize_model(model, serialization.TF_KERAS)
+    by_name = {la["name"]: la for la in config["config"]["layers"]}
+    assert by_name["tf.concat"]["inbound_nodes"] == [[["input_1", 0, 0, {"axis": -1}]]]
+    assert by_name["tf.math.multiply"]["inbound_nodes"] == [
+        ["_CONSTANT_VALUE", -1, 2.0, {"y": ["tf.concat", 0, 0], "name": None}]]
+    assert by_name["tf.__operators__.getitem_1"]["inbound_nodes"] == [
+        ["tf.math.multiply", 0, 0, {"slice_spec": [{"class_name": "__ellipsis__"}, None, 0]}]]
+    assert by_name["tf.reshape"]["inbound_nodes"] == [
+        ["input_1", 0, 0, {"shape": [["tf.__operators__.getitem", 0, 0], -1]}]]
+    backend.clear_session()
+    clone = serialization.deserialize_model(config)
+    data = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
+    out = clone(data)  # a tf-keras-style config lists the outputs: one output comes as [z]
+    np.testing.assert_array_equal(out[0] if isinstance(out, list) else out, model(data))
+    with pytest.raises(ValueError, match="style='tf_keras'"):
+        serialization.serialize_model(model, serialization.KERAS3)
