@@ -142,3 +142,28 @@ def add(inputs, **kwargs):
 def concatenate(inputs, axis=-1, **kwargs):
     """Functional interface to :class:`Concatenate`."""
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """Functional interface to :class:`Subtract`."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Functional interface to :class:`Multiply`."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Functional interface to :class:`Average`."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Functional interface to :class:`Maximum`."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Functional interface to :class:`Minimum`."""
+    return Minimum(**kwargs)(inputs)

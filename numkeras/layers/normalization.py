@@ -32,9 +32,17 @@ class BatchNormalization(Layer):
                  fused=None, trainable=True, virtual_batch_size=None, adjustment=None,
                  synchronized=False, **kwargs):
         super().__init__(trainable=trainable, **kwargs)
-        if renorm or virtual_batch_size or adjustment is not None:
-            raise ValueError("BatchNormalization(renorm=..., virtual_batch_size=..., "
-                             "adjustment=...) is not supported by numkeras yet.")
+        if virtual_batch_size or adjustment is not None:
+            raise ValueError("BatchNormalization(virtual_batch_size=..., adjustment=...) is not "
+                             "supported by numkeras yet.")
+        if renorm and fused:
+            raise ValueError("Passing both `fused=True` and `renorm=True` is not supported")
+        if renorm and set(renorm_clipping or {}) - {"rmax", "rmin", "dmax"}:
+            raise ValueError("Received invalid keys for `renorm_clipping` argument: "
+                             f"{renorm_clipping}. Supported values: ['rmax', 'rmin', 'dmax'].")
+        self.renorm = bool(renorm)
+        self.renorm_clipping = renorm_clipping or {}
+        self.renorm_momentum = renorm_momentum
         self.axis = axis
         self.momentum, self.epsilon = momentum, epsilon
         self.center, self.scale = center, scale
@@ -68,6 +76,16 @@ class BatchNormalization(Layer):
                                            initializer=self.moving_mean_initializer)
         self.moving_variance = self.add_weight("moving_variance", shape, trainable=False,
                                                initializer=self.moving_variance_initializer)
+        if self.renorm:  # tf-keras's order: moving_stddev, renorm_mean, renorm_stddev
+            stddev = np.sqrt(self.moving_variance.numpy())
+            self.moving_stddev = self.add_weight("moving_stddev", shape, trainable=False,
+                                                 initializer="ones")
+            self.moving_stddev.assign(stddev)
+            self.renorm_mean = self.add_weight("renorm_mean", shape, trainable=False,
+                                               initializer=self.moving_mean_initializer)
+            self.renorm_stddev = self.add_weight("renorm_stddev", shape, trainable=False,
+                                                 initializer="ones")
+            self.renorm_stddev.assign(stddev)
         self._fused = (self.fused is not False and rank == 4 and len(self.axis) == 1
                        and self.axis[0] in (1, 3))
         self.built = True
@@ -82,6 +100,10 @@ class BatchNormalization(Layer):
     def call(self, inputs, training=None, mask=None):
         rank = inputs.ndim
         reduce = tuple(i for i in range(rank) if i not in self.axis)
+        if training and self.trainable and self.renorm:
+            raise NotImplementedError(
+                f"BatchNormalization '{self.name}' (renorm=True): numkeras does not train batch "
+                "renormalization; call it with training=False (moving statistics are used).")
         if training and self.trainable:
             mean = inputs.mean(axis=reduce, keepdims=True, dtype=np.float64)
             var = ((inputs - mean) ** 2).mean(axis=reduce, keepdims=True, dtype=np.float64)
@@ -130,7 +152,9 @@ class BatchNormalization(Layer):
                 "beta_regularizer": serialize_object(self.beta_regularizer),
                 "gamma_regularizer": serialize_object(self.gamma_regularizer),
                 "beta_constraint": serialize_object(self.beta_constraint),
-                "gamma_constraint": serialize_object(self.gamma_constraint)}
+                "gamma_constraint": serialize_object(self.gamma_constraint),
+                **({"renorm": True, "renorm_clipping": self.renorm_clipping,
+                    "renorm_momentum": self.renorm_momentum} if self.renorm else {})}
 
 
 class LayerNormalization(Layer):

@@ -57,7 +57,11 @@ _KERAS3_REFUSES = {
     "SeparableConv2D": {"groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint"},
     "DepthwiseConv1D": {"groups"}, "DepthwiseConv2D": {"groups"},
     "MultiHeadAttention": {"query_shape", "key_shape", "value_shape", "softmax_robust_masking"},
+    "Discretization": {"trainable"},  # Keras 3's constructor takes no **kwargs
 }
+
+
+_LAYER_KEYS = frozenset({"layers", "layer", "backward_layer"})  # values are layer specs
 
 
 class UnknownClassError(ValueError):
@@ -118,21 +122,21 @@ class _Context:
     def missing(self, config) -> list[str]:
         """Every class name in ``config`` (compile settings excluded) that cannot be built."""
         missing: list[str] = []
-        stack = [config]
+        stack = [(config, True)]  # (item, is a layer spec when it names a class)
         while stack:
-            item = stack.pop()
+            item, is_layer = stack.pop()
             if isinstance(item, list):
-                stack.extend(item)
+                stack.extend((v, is_layer) for v in item)
             elif isinstance(item, dict):
-                if "class_name" in item and not self._known(item):
+                if "class_name" in item and not self._known(item, is_layer):
                     label = _describe(item)
                     if label not in missing:
                         missing.append(label)
-                stack.extend(v for k, v in item.items()
+                stack.extend((v, k in _LAYER_KEYS) for k, v in item.items()
                              if k not in ("compile_config", "build_config"))
         return missing
 
-    def _known(self, spec: dict) -> bool:
+    def _known(self, spec: dict, is_layer: bool = False) -> bool:
         name = spec["class_name"]
         if name in _PSEUDO:
             return True
@@ -143,8 +147,8 @@ class _Context:
         cls, _ = self.lookup(spec)
         if cls is not None:
             return True
-        return name not in CODE_CLASSES and spec.get("registered_name") in (None, name) \
-            and name in self.others
+        return not is_layer and name not in CODE_CLASSES \
+            and spec.get("registered_name") in (None, name) and name in self.others
 
 
 def _describe(spec: dict) -> str:
@@ -156,7 +160,9 @@ def _describe(spec: dict) -> str:
     if name in CODE_CLASSES:
         inner = spec.get("config")
         label = inner.get("name") if isinstance(inner, dict) else inner
-        return f"{name} ({label}: Python code, which numkeras never runs)"
+        return (f"{name} ({label}: Python code, which numkeras never runs: its config is "
+                f"marshalled bytecode; supply a layer class that computes it as "
+                f"custom_objects={{'{name}': YourLayer}})")
     registered = spec.get("registered_name")
     return f"{registered}" if registered not in (None, name) else f"{name}"
 
@@ -424,6 +430,9 @@ def _process(graph: _Graph, name: str, node) -> None:
     if isinstance(node, dict):
         args = _revive(graph, node.get("args", []))
         kwargs = _revive(graph, node.get("kwargs", {}))
+        # Keras 3 records each layer's resolved `training` (True for augmentation layers);
+        # the model call's own `training` decides at run time, as in Keras 3's predict.
+        kwargs.pop("training", None)
     else:
         args, kwargs = _legacy_call(graph, node,
                                     getattr(layer, "_preserve_input_structure_in_config", False))

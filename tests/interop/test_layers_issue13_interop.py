@@ -1,0 +1,238 @@
+"""Issue 13's layer classes vs tf-keras 2.21 (and Keras 3 where the class exists): models built
+in tf-keras with each class, saved as .keras / .h5, load in numkeras with identical weights and
+outputs; numkeras's own files load in tf-keras (and Keras 3) with the same outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tf_side import assert_close_outputs, assert_same_weights, keras3, random_weights, tf_keras
+
+import numkeras
+from numkeras import layers
+from numkeras.models import load_model
+
+IMG = (6, 8, 3)
+# (layer class, constructor kwargs, input shape without batch, input dtype)
+CASES = [
+    ("Identity", {}, (5,), "float32"),
+    ("ActivityRegularization", {"l1": 0.01, "l2": 0.1}, (5,), "float32"),
+    ("RandomFlip", {"mode": "horizontal", "seed": 3}, IMG, "float32"),
+    ("RandomRotation", {"factor": 0.2, "fill_mode": "constant"}, IMG, "float32"),
+    ("RandomZoom", {"height_factor": (-0.2, 0.1), "width_factor": 0.1}, IMG, "float32"),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.2}, IMG, "float32"),
+    ("RandomContrast", {"factor": 0.3}, IMG, "float32"),
+    ("RandomBrightness", {"factor": 0.2}, IMG, "float32"),
+    ("RandomHeight", {"factor": 0.2}, IMG, "float32"),
+    ("RandomWidth", {"factor": (0.1, 0.3), "interpolation": "nearest"}, IMG, "float32"),
+    ("RandomCrop", {"height": 4, "width": 4}, IMG, "float32"),
+    ("RandomCrop", {"height": 5, "width": 3, "seed": 1}, IMG, "float32"),
+    ("LocallyConnected1D", {"filters": 3, "kernel_size": 3}, (7, 4), "float32"),
+    ("LocallyConnected1D", {"filters": 3, "kernel_size": 2, "strides": 2,
+                            "activation": "relu"}, (7, 4), "float32"),
+    ("LocallyConnected1D", {"filters": 2, "kernel_size": 3, "padding": "same",
+                            "implementation": 2}, (6, 3), "float32"),
+    ("LocallyConnected1D", {"filters": 2, "kernel_size": 3, "strides": 2,
+                            "implementation": 3, "data_format": "channels_first"},
+     (3, 7), "float32"),
+    ("LocallyConnected1D", {"filters": 2, "kernel_size": 2, "implementation": 1,
+                            "data_format": "channels_first"}, (3, 5), "float32"),
+    ("LocallyConnected2D", {"filters": 3, "kernel_size": (2, 3)}, (5, 6, 2), "float32"),
+    ("LocallyConnected2D", {"filters": 2, "kernel_size": 3, "strides": (2, 1),
+                            "data_format": "channels_first"}, (2, 6, 5), "float32"),
+    ("LocallyConnected2D", {"filters": 2, "kernel_size": 3, "padding": "same",
+                            "implementation": 2}, (4, 5, 2), "float32"),
+    ("LocallyConnected2D", {"filters": 2, "kernel_size": 2, "strides": 2,
+                            "implementation": 3, "use_bias": False}, (5, 4, 3), "float32"),
+    ("LocallyConnected2D", {"filters": 2, "kernel_size": 2, "padding": "same",
+                            "implementation": 2, "data_format": "channels_first"},
+     (3, 4, 5), "float32"),
+    ("CategoryEncoding", {"num_tokens": 6, "output_mode": "one_hot"}, (1,), "int64"),
+    ("CategoryEncoding", {"num_tokens": 6, "output_mode": "multi_hot"}, (4,), "int64"),
+    ("CategoryEncoding", {"num_tokens": 6, "output_mode": "count"}, (5,), "int64"),
+    ("Discretization", {"bin_boundaries": [-0.5, 0.0, 0.7]}, (5,), "float32"),
+    ("Discretization", {"bin_boundaries": [-0.5, 0.5], "output_mode": "one_hot"}, (1,),
+     "float32"),
+    ("Discretization", {"bin_boundaries": [0.0], "output_mode": "count"}, (4,), "float32"),
+    ("BatchNormalization", {"renorm": True}, (4, 3), "float32"),
+    ("BatchNormalization", {"renorm": True, "renorm_clipping": {"rmax": 2.0}, "axis": 1,
+                            "renorm_momentum": 0.9}, (3, 4), "float32"),
+]
+# classes Keras 3.15 has with the same (inference) semantics
+KERAS3 = {"Identity", "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom",
+          "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
+          "CategoryEncoding", "Discretization"}
+
+
+def _ids(case):
+    name, kwargs, *_ = case
+    return name + "(" + ",".join(f"{k}={v}" for k, v in kwargs.items()).replace(" ", "") + ")"
+
+
+def _x(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if dtype == "int64":
+        return rng.integers(0, 6, (3,) + shape).astype("int64")
+    return (rng.standard_normal((3,) + shape) * 50 + 100).astype("float32") \
+        if len(shape) == 3 else rng.standard_normal((3,) + shape).astype("float32")
+
+
+def _build(lib, name, kwargs, shape, dtype):
+    inp = lib.Input(shape, dtype=dtype)
+    layer = getattr(lib.layers, name)(**kwargs)
+    out = layer(inp)
+    return lib.Model(inp, out)
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_tf_keras_file_loads_with_same_weights_and_outputs(tmp_path, case, fmt):
+    name, kwargs, shape, dtype = case
+    tfk = tf_keras()
+    theirs = _build(tfk, name, kwargs, shape, dtype)
+    if theirs.weights:
+        theirs.set_weights(random_weights(theirs, seed=2))
+    x = _x(shape, dtype)
+    expected = theirs.predict(x, verbose=0)
+    path = str(tmp_path / f"m.{fmt}")
+    theirs.save(path)
+    numkeras.backend.clear_session()
+    ours = load_model(path)
+    assert [w.name for w in ours.weights] == [w.name for w in theirs.weights]
+    assert_same_weights(ours.get_weights(), theirs.get_weights())
+    got = ours.predict(x)
+    assert got.dtype == expected.dtype
+    assert_close_outputs(got, expected)
+    assert _plain(ours.layers[-1].get_config()) == _plain(theirs.layers[-1].get_config())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_numkeras_model_loads_in_tf_keras(tmp_path, case):
+    from numkeras.saving.keras_v3 import save_model
+
+    name, kwargs, shape, dtype = case
+    ours = _build(numkeras, name, kwargs, shape, dtype)
+    if ours.weights:
+        ours.set_weights(random_weights(ours, seed=4))
+    x = _x(shape, dtype, seed=1)
+    path = str(tmp_path / "o.keras")
+    save_model(ours, path, style="tf_keras")
+    theirs = tf_keras().models.load_model(path)
+    assert_same_weights(theirs.get_weights(), ours.get_weights())
+    assert_close_outputs(ours.predict(x), theirs.predict(x, verbose=0))
+    # weights only, legacy .h5 by layer name, into a tf-keras twin
+    ours.save_weights(str(tmp_path / "w.h5"))
+    twin = _build(tf_keras(), name, kwargs, shape, dtype)
+    twin.load_weights(str(tmp_path / "w.h5"))
+    assert_same_weights(twin.get_weights(), ours.get_weights())
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in KERAS3],
+                         ids=[_ids(c) for c in CASES if c[0] in KERAS3])
+def test_keras3_file_loads_and_numkeras_file_loads_in_keras3(tmp_path, case):
+    name, kwargs, shape, dtype = case
+    k3 = keras3()
+    theirs = _build(k3, name, kwargs, shape, dtype)
+    x = _x(shape, dtype)
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    path = str(tmp_path / "k3.keras")
+    theirs.save(path)
+    numkeras.backend.clear_session()
+    ours = load_model(path)
+    assert_close_outputs(ours.predict(x), expected)
+    ours.save(str(tmp_path / "back.keras"))
+    again = keras3().models.load_model(str(tmp_path / "back.keras"))
+    assert_close_outputs(np.asarray(again.predict(x, verbose=0)), expected)
+
+
+def test_spectral_normalization_both_ways(tmp_path):
+    tfk = tf_keras()
+    inp = tfk.Input((5,))
+    theirs = tfk.Model(inp, tfk.layers.SpectralNormalization(
+        tfk.layers.Dense(3), power_iterations=2)(inp))
+    theirs.set_weights(random_weights(theirs, seed=3))
+    x = _x((5,), "float32")
+    expected = theirs.predict(x, verbose=0)
+    for fmt in ("keras", "h5"):
+        theirs.save(str(tmp_path / f"m.{fmt}"))
+        numkeras.backend.clear_session()
+        ours = load_model(str(tmp_path / f"m.{fmt}"))
+        assert [w.name for w in ours.weights] == [w.name for w in theirs.weights]
+        assert_same_weights(ours.get_weights(), theirs.get_weights())
+        assert_close_outputs(ours.predict(x), expected)
+    # the normalized kernel, as tf-keras's normalize_weights computes it
+    sn_theirs, sn_ours = theirs.layers[-1], ours.layers[-1]
+    kernel, u = sn_theirs.normalize_weights()
+    ours_kernel, ours_u = sn_ours.normalize_weights()
+    np.testing.assert_allclose(ours_kernel, kernel.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours_u, u.numpy(), rtol=1e-5, atol=1e-6)
+    numkeras.backend.clear_session()
+    inp = numkeras.Input((5,))
+    mine = numkeras.Model(inp, layers.SpectralNormalization(layers.Dense(3),
+                                                            power_iterations=2)(inp))
+    mine.set_weights(random_weights(mine, seed=5))
+    # tf-keras 2.21 cannot rebuild SpectralNormalization from any model file (the class is not
+    # registered for deserialization), so the reverse direction goes through weights files
+    for name in ("w.h5", "ckpt/w", "w.weights.h5"):
+        mine.save_weights(str(tmp_path / name))
+        tfk = tf_keras()
+        inp = tfk.Input((5,))
+        twin = tfk.Model(inp, tfk.layers.SpectralNormalization(
+            tfk.layers.Dense(3), power_iterations=2)(inp))
+        twin.load_weights(str(tmp_path / name))
+        assert_same_weights(twin.get_weights(), mine.get_weights())
+        assert_close_outputs(mine.predict(x), twin.predict(x, verbose=0))
+
+
+def test_merge_functions_and_serialize_match_tf_keras():
+    tfk = tf_keras()
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 4)).astype("float32"), rng.standard_normal((2, 4)).astype(
+        "float32")
+    for fn in ("average", "maximum", "minimum", "multiply", "subtract"):
+        assert_close_outputs(getattr(layers, fn)([a, b]),
+                             getattr(tfk.layers, fn)([a, b]).numpy())
+    spec = tfk.layers.serialize(tfk.layers.Dense(3, name="dd"))
+    ours = layers.deserialize(spec)
+    assert type(ours).__name__ == "Dense" and ours.name == "dd"
+    assert _plain(layers.serialize(ours)) == _plain(spec)
+
+
+def test_lambda_is_refused_with_custom_objects_advice(tmp_path):
+    tfk = tf_keras()
+    inp = tfk.Input((3,))
+    model = tfk.Model(inp, tfk.layers.Lambda(lambda t: t * 2.0)(inp))
+    path = str(tmp_path / "lam.h5")
+    model.save(path)
+    with pytest.raises(ValueError) as err:
+        load_model(path)
+    text = str(err.value)
+    assert "Lambda" in text and "custom_objects" in text and "bytecode" in text
+
+
+def test_unknown_classes_error_lists_every_missing_class(tmp_path):
+    import json
+
+    import h5py
+
+    tfk = tf_keras()
+    inp = tfk.Input((3,))
+    model = tfk.Model(inp, tfk.layers.Dense(2)(tfk.layers.Identity()(inp)))
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["config"]["layers"][1]["class_name"] = "NoSuchLayer"
+        config["config"]["layers"][2]["class_name"] = "Orthogonal"  # an initializer's name
+        f.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(ValueError) as err:
+        load_model(path)
+    assert "NoSuchLayer" in str(err.value) and "Orthogonal" in str(err.value)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
