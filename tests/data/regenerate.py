@@ -8,11 +8,15 @@ Run it from the repository root, in the venv that has TensorFlow (``make test-ve
 
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py          # everything
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py ops      # tests/data/ops/
+    TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py formats  # tests/data/formats/
 
 - ``ops``: runs ``tests/ops`` once in one process with ``NUMKERAS_GOLDEN_RECORD=1``; every
   reference value a test asks TF for (``oracle(...)`` in ``tests/ops/_tf.py``) is written, with a
   digest of its inputs, to ``tests/data/ops/<test module>.npz``. Rerun it after changing the
   inputs of an ops test (the test then fails and says so) or adding one (it skips without TF).
+- ``formats``: runs ``tests/data/make_formats.py``: every weights/model format written by
+  tf-keras and Keras 3 for the models of ``tests/data/golden_models.py``, with TF's weights and
+  outputs; ``tests/saving/test_golden_files.py`` reads and compares them.
 
 Inputs come from fixed seeds, so rerunning gives the same files up to TF's own float rounding.
 Keep the files small (small shapes): the whole folder should stay under about 3 MB.
@@ -21,6 +25,7 @@ Keep the files small (small shapes): the whole folder should stay under about 3 
 from __future__ import annotations
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -53,16 +58,22 @@ def regenerate_ops() -> None:
         sys.exit(f"tests/ops failed while recording (exit {result.returncode}); fix them first")
 
 
+def regenerate_formats() -> None:
+    runpy.run_path(str(HERE / "make_formats.py"), run_name="__main__")
+
+
 def main(argv: list[str]) -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parts = argv or ["ops"]
-    unknown = set(parts) - {"ops"}
+    parts = argv or ["ops", "formats"]
+    unknown = set(parts) - {"ops", "formats"}
     if unknown:
-        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from: ops")
+        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from: ops formats")
     _check_tf()
     if "ops" in parts:
         regenerate_ops()
+    if "formats" in parts:
+        regenerate_formats()
     total = sum(p.stat().st_size for p in HERE.rglob("*") if p.is_file())
     print(f"tests/data holds {total / 1e6:.2f} MB")
 
