@@ -14,6 +14,14 @@ from __future__ import annotations
 _NAMES = ("relu", "relu6", "elu", "selu", "gelu", "softplus", "softsign", "swish", "silu",
           "hard_sigmoid", "sigmoid", "tanh", "exponential", "softmax", "log_softmax", "mish",
           "leaky_relu")
+#: Keras 3's activations that tf-keras lacks (``keras3_hard_sigmoid`` is Keras 3's
+#: ``hard_sigmoid``; a file's origin decides which ``"hard_sigmoid"`` it means).
+KERAS3_ONLY = ("keras3_hard_sigmoid", "hard_silu", "hard_swish", "log_sigmoid", "celu", "glu",
+               "hard_shrink", "hard_tanh", "soft_shrink", "sparse_plus", "sparse_sigmoid",
+               "squareplus", "tanh_shrink")
+#: The activation names tf-keras 2.21 itself knows.
+TF_KERAS_NAMES = ("elu", "exponential", "gelu", "hard_sigmoid", "linear", "mish", "relu",
+                  "selu", "sigmoid", "softmax", "softplus", "softsign", "swish", "tanh")
 
 
 def linear(x):
@@ -22,13 +30,15 @@ def linear(x):
 
 
 def _lookup(name: str):
-    from numkeras.ops import nn
+    from numkeras.ops import nn, nn_keras3
 
-    return getattr(nn, name)
+    if name == "hard_swish":
+        name = "hard_silu"
+    return getattr(nn, name) if name in _NAMES else getattr(nn_keras3, name)
 
 
 def __getattr__(name: str):
-    if name in _NAMES:
+    if name in _NAMES or name in KERAS3_ONLY:
         return _lookup(name)
     raise AttributeError(f"module 'numkeras.activations' has no attribute {name!r}")
 
@@ -42,9 +52,9 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier == "linear":
             return linear
-        if identifier not in _NAMES:
+        if identifier not in _NAMES and identifier not in KERAS3_ONLY:
             raise ValueError(f"Unknown activation function: {identifier!r}. Known: "
-                             f"{['linear', *_NAMES]}.")
+                             f"{['linear', *_NAMES, *KERAS3_ONLY]}.")
         return _lookup(identifier)
     if callable(identifier):
         return identifier
@@ -56,7 +66,7 @@ def serialize(activation) -> str:
     name = getattr(activation, "__name__", None)
     if name == "silu":
         return "swish"
-    if name in _NAMES or name == "linear":
+    if name in _NAMES or name in KERAS3_ONLY or name == "linear":
         return name
     if hasattr(activation, "get_config"):
         return activation.get_config()
@@ -64,4 +74,4 @@ def serialize(activation) -> str:
                      "activation.")
 
 
-__all__ = ["get", "serialize", "linear", *_NAMES]
+__all__ = ["get", "serialize", "linear", *_NAMES, *KERAS3_ONLY]

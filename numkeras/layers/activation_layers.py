@@ -62,10 +62,13 @@ class ReLU(_Elementwise):
 
 
 class LeakyReLU(_Elementwise):
-    """``x if x > 0 else alpha * x`` (tf-keras 2 default ``alpha=0.3``)."""
+    """``x if x > 0 else alpha * x`` (tf-keras 2 default ``alpha=0.3``; Keras 3 calls it
+    ``negative_slope``, accepted too)."""
 
-    def __init__(self, alpha=0.3, **kwargs):
+    def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
         super().__init__(**kwargs)
+        if negative_slope is not None:
+            alpha = negative_slope
         if alpha is None:
             raise ValueError("The alpha value of a Leaky ReLU layer cannot be None, Expecting "
                              f"a float. Received: alpha={alpha}")

@@ -47,7 +47,24 @@ class Rescaling(Layer):
 
 
 class _ImageLayer(Layer):
-    """Images ``(..., height, width, channels)``, rank 3 (unbatched) or 4."""
+    """Images ``(..., height, width, channels)``, rank 3 (unbatched) or 4; Keras 3's
+    ``data_format='channels_first'`` takes ``(..., channels, height, width)``."""
+
+    def _set_format(self, data_format) -> None:
+        data_format = data_format or "channels_last"
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first', not "
+                             f"{data_format!r}.")
+        self.data_format = data_format
+
+    def _last(self, x):
+        return np.moveaxis(x, -3, -1) if self.data_format == "channels_first" else x
+
+    def _back(self, x):
+        return np.moveaxis(x, -1, -3) if self.data_format == "channels_first" else x
+
+    def _format_config(self) -> dict:  # tf-keras has no data_format: written only when set
+        return {} if self.data_format == "channels_last" else {"data_format": self.data_format}
 
     def _check(self, shape):
         check_rank(self, shape, min_rank=3)
@@ -61,18 +78,22 @@ class _ImageLayer(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
+        if self.data_format == "channels_first":
+            return tuple(input_shape[:-2]) + (self.height, self.width)
         return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
 
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width}
+        return {**super().get_config(), "height": self.height, "width": self.width,
+                **self._format_config()}
 
 
 class Resizing(_ImageLayer):
     """Resizes images to ``(height, width)`` (``tf.image.resize``; channels last)."""
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
-                 **kwargs):
+                 data_format=None, **kwargs):
         super().__init__(**kwargs)
+        self._set_format(data_format)
         self.height, self.width = height, width
         self.interpolation = check_interpolation(interpolation)
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
@@ -81,9 +102,9 @@ class Resizing(_ImageLayer):
         self._check(inputs.shape)
         if self.interpolation != "nearest":
             inputs = inputs.astype(np.float32, copy=False)
-        out = image_ops.resize(inputs, (self.height, self.width), self.interpolation,
-                               crop_to_aspect_ratio=self.crop_to_aspect_ratio)
-        return out.astype(self.compute_dtype, copy=False)
+        out = image_ops.resize(self._last(inputs), (self.height, self.width),
+                               self.interpolation, crop_to_aspect_ratio=self.crop_to_aspect_ratio)
+        return self._back(out.astype(self.compute_dtype, copy=False))
 
     def get_config(self):
         return {**super().get_config(), "interpolation": self.interpolation,
@@ -93,13 +114,17 @@ class Resizing(_ImageLayer):
 class CenterCrop(_ImageLayer):
     """Crops the central ``(height, width)`` window; smaller images are resized up first."""
 
-    def __init__(self, height, width, **kwargs):
+    def __init__(self, height, width, data_format=None, **kwargs):
         super().__init__(autocast=False, **kwargs)
+        self._set_format(data_format)
         self.height, self.width = height, width
 
     def call(self, inputs):
         self._check(inputs.shape)
-        x = np.asarray(inputs).astype(self.compute_dtype, copy=False)
+        return self._back(self._crop(self._last(np.asarray(inputs))))
+
+    def _crop(self, x):
+        x = x.astype(self.compute_dtype, copy=False)
         rows, cols = x.shape[-3], x.shape[-2]
         if rows < self.height or cols < self.width:
             out = image_ops.resize(x, (self.height, self.width), "bilinear",
