@@ -359,7 +359,7 @@ def test_by_name_renamed_only_matches_tf_keras(tmp_path, writer):
 
 def test_by_name_partial_shape_match_deviation(tmp_path):
     """tf-keras loads the weights of a layer whose shapes fit and skips the others; numkeras
-    skips the whole layer (the seed: "every layer whose weights do not match is skipped")."""
+    skips the whole layer (docs/formats.md §1: "every layer whose weights do not match is skipped")."""
     def target(k):
         inp = k.Input((4,), name="x")
         x = k.layers.Dense(7, name="a")(inp)           # (4, 7): kernel and bias mismatch

@@ -1,6 +1,6 @@
 """The Keras 2 ``.h5`` weights layout: constants, string attributes and weight order.
 
-Facts (``docs``: ``keras_weights_formats.md`` sections 2.1-2.6, checked against tf-keras 2.21):
+Facts (``docs/formats.md`` §2.1-§2.6, checked against tf-keras 2.21):
 
 - string-list attributes (``layer_names``, ``weight_names``) are split into ``name0``,
   ``name1``, ... when their fixed-width byte size would pass HDF5's object-header limit
@@ -37,7 +37,8 @@ TOP_LEVEL_GROUP = "top_level_model_weights"
 
 
 def import_h5py(action: str):
-    """Import h5py or raise the seed's ``ImportError`` with an install hint.
+    """Import h5py or raise tf-keras's ``ImportError`` with an install hint
+    (``docs/formats.md`` §1).
 
     ``action`` is ``'save'`` or ``'load'`` (the messages are tf-keras's).
     """

@@ -19,8 +19,8 @@ name no top-level layer has is paired with sub-layers of that name nested in top
 ``skip_mismatch=True`` (allowed in both modes; tf-keras requires ``by_name``) skips every
 layer whose weight count, shapes or dtypes do not fit, with one ``UserWarning`` per skipped
 layer. A layer is skipped as a whole (tf-keras's by-name mode still loads the weights of the
-layer whose shapes fit; numkeras follows the seed API: "every layer whose weights do not
-match is skipped").
+layer whose shapes fit; numkeras follows the weights API, ``docs/formats.md`` §1: "every
+layer whose weights do not match is skipped").
 
 Every call returns a :class:`~numkeras.saving.report.LoadReport`.
 """

@@ -7,7 +7,7 @@ The object graph of a checkpoint (:mod:`.object_graph`) and the restore matcher
 - :func:`lookup`: one child by name (what tf.keras's ``_lookup_dependency`` answers);
 - :func:`variable_of`: whether the object is a variable (its value is saved).
 
-Rules (TensorFlow 2.21 + tf-keras 2.21, see ``tf_checkpoint_format.md`` §8.3):
+Rules (TensorFlow 2.21 + tf-keras 2.21, see ``docs/formats.md`` §5.9):
 
 - a functional or Sequential model first lists, for each layer ``i`` of ``model.layers``,
   ``layer_with_weights-k`` (only for layers that have weights, ``k`` counting those) and

@@ -1,7 +1,7 @@
 """The class-name table of conversions (tf-keras ``preprocess_weights_for_loading``).
 
 Stand-in layers carry the class names the table keys on; their weights have the shapes of
-the real layers (spec section 7).
+the real layers (docs/formats.md §2.8).
 """
 
 import numpy as np

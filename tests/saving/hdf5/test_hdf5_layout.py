@@ -1,4 +1,4 @@
-"""String attributes and weight order of the Keras 2 ``.h5`` layout (spec sections 2.4-2.6)."""
+"""String attributes and weight order of the Keras 2 ``.h5`` layout (docs/formats.md §2.4-§2.6)."""
 
 import h5py
 import numpy as np
@@ -9,7 +9,7 @@ from numkeras.saving.hdf5 import layout
 
 
 def test_chunking_rule_matches_the_verified_example():
-    # spec 2.6 (VERIFIED): 702 names of 100 bytes -> two pieces of 351, S100
+    # docs/formats.md §2.6: 702 names of 100 bytes -> two pieces of 351, S100
     chunks = layout.chunk_string_list([b"x" * 100] * 702)
     assert [len(c) for c in chunks] == [351, 351]
     assert all(c.dtype == np.dtype("S100") for c in chunks)

@@ -183,7 +183,7 @@ def test_two_weights_with_one_name_are_refused(tmp_path):
 
 
 def test_keras_suffix_gets_the_legacy_layout_like_tf_keras(tmp_path):
-    # spec 4: save_weights("x.keras") writes a legacy HDF5 file; load_weights reads it back
+    # docs/formats.md §3: save_weights("x.keras") writes a legacy HDF5 file; load_weights reads it back
     model = mlp()
     model.set_weights(_values(model, 4))
     path = tmp_path / "w.keras"

@@ -139,7 +139,7 @@ def _rename_layers_group(path):
 
 
 def test_tf_keras_2_12_to_2_14_layer_checkpoint_dependencies_layout(tmp_path):
-    # spec §5.2: 2.12-2.14 put layers under `_layer_checkpoint_dependencies/...`
+    # docs/formats.md §4.2: 2.12-2.14 put layers under `_layer_checkpoint_dependencies/...`
     model = make_model()
     saved = randomize(model)
     path = str(tmp_path / "old.weights.h5")

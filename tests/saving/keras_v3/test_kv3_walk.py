@@ -1,4 +1,4 @@
-"""Object paths of the ``vars`` tree (spec §5.2/§5.3: verified tf-keras paths, Keras 3 rules)."""
+"""Object paths of the ``vars`` tree (docs/formats.md §4.2/§4.3: tf-keras paths, Keras 3 rules)."""
 
 from numkeras import Input, Model, Sequential, layers
 from numkeras.saving.keras_v3.walk import legacy_path, union_entries, walk
@@ -9,7 +9,7 @@ def paths(model, flavour):
 
 
 def test_sequential_dense_dropout_dense_matches_the_spec_minimal_file():
-    # spec §5.4: `/vars`, `layers/dense/vars/{0,1}`, `layers/dense_1/vars/{0,1}` (+ dropout)
+    # docs/formats.md §4.4: `/vars`, `layers/dense/vars/{0,1}`, `layers/dense_1/vars/{0,1}` (+ dropout)
     model = Sequential([layers.Dense(2, input_shape=(3,)), layers.Dropout(0.5),
                         layers.Dense(1)])
     expected = [("", 0), ("layers/dense", 2), ("layers/dropout", 0), ("layers/dense_1", 2)]
@@ -38,7 +38,7 @@ class Sub(Model):
 
 
 def test_subclassed_model_descending_attributes_skip_visited_without_numbering():
-    # spec §5.2 (VERIFIED): `zeta` wins first (descending), then `layers/dense`,
+    # docs/formats.md §4.2: `zeta` wins first (descending), then `layers/dense`,
     # (zeta skipped, no number used), `layers/dense_1`.
     model = Sub()
     model.build((None, 4))

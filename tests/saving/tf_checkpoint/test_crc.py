@@ -1,4 +1,4 @@
-"""CRC-32C and mask: known vectors (spec §4) and properties."""
+"""CRC-32C and mask: known vectors (docs/formats.md §5.5) and properties."""
 
 from __future__ import annotations
 

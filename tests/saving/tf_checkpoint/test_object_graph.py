@@ -1,7 +1,7 @@
 """The object graph numkeras writes: node order, child names, keys, escaping, flags.
 
 Expected graphs are the ones TensorFlow 2.21 + tf-keras 2.21 write for the same models
-(dumped from TF-written checkpoints; see tf_checkpoint_format.md §6-§8).
+(dumped from TF-written checkpoints; see docs/formats.md §5.6-§5.9).
 """
 
 from __future__ import annotations

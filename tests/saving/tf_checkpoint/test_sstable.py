@@ -40,7 +40,7 @@ def _handles(table: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 def test_single_block_layout_matches_spec() -> None:
-    # Spec §2.4 worked example shape: one data block, empty metaindex, 1-entry index "p".
+    # docs/formats.md §5.4 example's shape: one data block, empty metaindex, 1-entry index "p".
     items = [(b"", HEADER)] + [(f"optimizer/x{i}".encode(), bytes(5)) for i in range(3)]
     table = build_table(items)
     (mo, ms), (io, isz) = _handles(table)
