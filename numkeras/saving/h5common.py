@@ -15,6 +15,7 @@ False
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -91,10 +92,9 @@ def damage_is_an_error(make: Callable[[Exception], Exception],
 def layout_of(path: str) -> set | None:
     """The top-level attribute and member names of the HDF5 file at ``path`` (``None`` when
     h5py cannot open it): what the format sniffers look at."""
-    h5py = import_h5py()
     try:
-        f = h5py.File(path, "r")
-    except OSError:
+        f = open_file(path, path)
+    except (OSError, ValueError):
         return None
     with f:
         return set(f.attrs) | set(f)
@@ -105,8 +105,8 @@ def read_every_dataset(target, label: str, note: Callable, corrupt: Callable) ->
     ``note(label, name, value)``; damage raises ``corrupt(label, name, message)``."""
     h5py = import_h5py()
     try:
-        f = h5py.File(target, "r")
-    except OSError as exc:
+        f = open_file(target, label)
+    except (OSError, ValueError) as exc:
         raise corrupt(label, "", f"not a readable HDF5 file: {exc}") from None
     with f:
         names: list[str] = []
@@ -118,6 +118,194 @@ def read_every_dataset(target, label: str, note: Callable, corrupt: Callable) ->
             try:
                 obj = f[name]
                 if isinstance(obj, h5py.Dataset):
+                    reason = unsupported_feature(obj, dtypes=None)
+                    if reason is not None:
+                        raise ValueError(reason)
                     note(label, name, np.asarray(obj[()]))
             except (OSError, RuntimeError, KeyError, ValueError) as exc:
                 raise corrupt(label, name, f"cannot read {name!r}: {exc}") from None
+
+
+# -- which HDF5 features a weights file may use (checked before anything is read) ----------
+#
+# Accepted: datasets stored in the file itself (contiguous, chunked or compact; chunked ones
+# may use HDF5's standard filters), of standard IEEE floats, standard integers, booleans
+# (h5py's int8 enum), opaque bytes (Keras 3's raw bfloat16) or h5py's complex pairs of
+# standard floats. Refused: external storage, virtual datasets, committed (named) datatypes,
+# any other datatype (strings, references, variable-length, non-standard floats HDF5 cannot
+# convert), and files whose global heap would make HDF5 loop forever.
+
+#: Bytes of a global heap collection's header and of each object's header (8-byte lengths).
+_GCOL_HEADER = 16
+
+
+def _standard_types(h5py) -> list:
+    t = h5py.h5t
+    return [t.IEEE_F16LE, t.IEEE_F16BE, t.IEEE_F32LE, t.IEEE_F32BE, t.IEEE_F64LE,
+            t.IEEE_F64BE, t.STD_I8LE, t.STD_I8BE, t.STD_I16LE, t.STD_I16BE, t.STD_I32LE,
+            t.STD_I32BE, t.STD_I64LE, t.STD_I64BE, t.STD_U8LE, t.STD_U8BE, t.STD_U16LE,
+            t.STD_U16BE, t.STD_U32LE, t.STD_U32BE, t.STD_U64LE, t.STD_U64BE]
+
+
+def _standard(h5py, tid) -> bool:
+    return any(tid.equal(std) for std in _standard_types(h5py))
+
+
+def unsupported_feature(obj, storage: bool = True, dtypes: bool | None = True) -> str | None:
+    """Why the HDF5 object ``obj`` (found where a weight belongs) may not be read, or
+    ``None`` when it is a plain dataset this package reads (``storage``: check where its
+    data lives; ``dtypes``: check its datatype; ``None``: only if NumPy sees a number type,
+    leaving strings to the loaders' dtype-mismatch messages).
+
+    >>> import io, numpy as np
+    >>> h5py = import_h5py()
+    >>> f = h5py.File(io.BytesIO(), "w")
+    >>> unsupported_feature(f.create_dataset("w", data=np.ones(3, "float32"))) is None
+    True
+    >>> unsupported_feature(f.create_dataset("s", data=np.array([b"x"])))
+    'its datatype is a string, which is not a number type'
+    >>> f["t"] = np.dtype("float32")
+    >>> unsupported_feature(f["t"])
+    'it is a committed HDF5 datatype, not a dataset'
+    """
+    h5py = import_h5py()
+    if isinstance(obj, h5py.Datatype):
+        return "it is a committed HDF5 datatype, not a dataset"
+    if not isinstance(obj, h5py.Dataset):
+        return f"it is a {type(obj).__name__}, not a dataset"
+    if storage and obj.is_virtual:
+        return "it is a virtual dataset (its data would come from other files)"
+    if storage and obj.external:
+        return "its data is stored in an external file"
+    dcpl = obj.id.get_create_plist()
+    if dcpl.get_layout() not in (h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED, h5py.h5d.COMPACT):
+        return "it uses an unsupported storage layout"
+    if dtypes is None:
+        dtypes = obj.dtype.kind in "biufc"
+    if not dtypes:
+        return None
+    tid = obj.id.get_type()
+    if tid.committed():
+        return "its datatype is a committed (shared) HDF5 datatype"
+    cls = tid.get_class()
+    kind = {h5py.h5t.STRING: "a string", h5py.h5t.VLEN: "variable-length",
+            h5py.h5t.REFERENCE: "a reference", h5py.h5t.ARRAY: "an array type",
+            h5py.h5t.BITFIELD: "a bitfield", h5py.h5t.TIME: "a time type"}.get(cls)
+    if kind is not None:
+        return f"its datatype is {kind}, which is not a number type"
+    if cls in (h5py.h5t.FLOAT, h5py.h5t.INTEGER):
+        if not _standard(h5py, tid):
+            return ("its datatype is a non-standard number type (not an IEEE float or a "
+                    "standard integer)")
+    elif cls == h5py.h5t.ENUM:
+        if obj.dtype != np.bool_ or not _standard(h5py, tid.get_super()):
+            return "its datatype is an enumeration, which is not a number type"
+    elif cls == h5py.h5t.COMPOUND:
+        members = [tid.get_member_type(i) for i in range(tid.get_nmembers())]
+        if obj.dtype.kind != "c" or not all(
+                m.get_class() == h5py.h5t.FLOAT and _standard(h5py, m) for m in members):
+            return "its datatype is a compound type, which is not a number type"
+    elif cls != h5py.h5t.OPAQUE:
+        return "its datatype is not a number type"
+    return None
+
+
+def check_dataset(obj, label: str, what: str, error: type = ValueError, link=None,
+                  file=None, storage: bool = True, dtypes: bool | None = None) -> None:
+    """Raise ``error`` naming ``label`` (the file) and ``what`` (the weight) unless
+    :func:`unsupported_feature` accepts ``obj`` (number types are checked; strings are
+    left to the loader's dtype checks, which give tf-keras's messages). ``link`` (from ``group.get(name,
+    getlink=True)``) must be a hard link and ``obj`` must lie in ``file`` (if given):
+    soft and external links are refused, even when they lead to a valid dataset."""
+    h5py = import_h5py()
+    try:
+        reason = None
+        if link is not None and not isinstance(link, h5py.HardLink):
+            reason = f"it is reached through a {type(link).__name__}, not stored in place"
+        elif file is not None and obj.file.id.fileno != file.id.fileno:
+            reason = "it lies in another HDF5 file (an external link)"
+        reason = reason or unsupported_feature(obj, storage, dtypes)
+    except DAMAGE_ERRORS as exc:
+        reason = f"its metadata is damaged ({type(exc).__name__}: {exc})"
+    if reason is not None:
+        raise error(f"{label}: {what} cannot be read: {reason}. numkeras reads only "
+                    "datasets of numbers stored in the file itself.")
+
+
+def _heap_hangs(read_at, offset: int, length: int) -> bool:
+    """Whether the global heap collection at ``offset`` would make HDF5 loop forever.
+
+    HDF5 walks a collection's objects by their sizes; the free-space object (index 0)
+    advances by its size alone and the others by a header plus the 8-aligned size (modulo
+    2**64), so a size that advances by 0 (or wraps around) never ends the walk.
+    """
+    head = read_at(offset, _GCOL_HEADER)
+    if len(head) < _GCOL_HEADER or head[4] != 1:
+        return False
+    size = int.from_bytes(head[8:16], "little")
+    if size < _GCOL_HEADER or offset + size > length:
+        return False  # HDF5 reports a read error for these
+    data = read_at(offset, size)
+    p = _GCOL_HEADER
+    while p + _GCOL_HEADER <= size:
+        index = int.from_bytes(data[p:p + 2], "little")
+        obj_size = int.from_bytes(data[p + 8:p + 16], "little")
+        need = obj_size if index == 0 else \
+            (_GCOL_HEADER + ((obj_size + 7) & ~7)) & ((1 << 64) - 1)
+        if need == 0 or need >= 1 << 63:
+            return True
+        p += need
+    return False
+
+
+def check_global_heaps(target, label: str, error: type = ValueError) -> None:
+    """Refuse (``error`` naming ``label``) an HDF5 file (a path or a seekable binary file
+    object) with a global heap collection that would hang HDF5 when a variable-length
+    string (such as tf-keras's ``keras_version`` or ``model_config``) is read.
+
+    >>> import io
+    >>> check_global_heaps(io.BytesIO(b"GCOL\\x01\\0\\0\\0" + (4096).to_bytes(8, "little")
+    ...                               + bytes(4096 - 16)), "x.h5")
+    Traceback (most recent call last):
+    ...
+    ValueError: x.h5: a global heap collection at byte 0 is damaged (an object of size 0); the file is damaged.
+    """
+    own = isinstance(target, (str, os.PathLike))
+    f = open(target, "rb") if own else target
+    try:
+        start = f.tell() if not own else 0
+        f.seek(0, os.SEEK_END)
+        length = f.tell()
+
+        def read_at(offset: int, n: int) -> bytes:
+            f.seek(offset)
+            return f.read(n)
+
+        pos, tail = 0, b""
+        while pos < length:
+            chunk = read_at(pos, 1 << 22)
+            if not chunk:
+                break
+            block = tail + chunk
+            base = pos - len(tail)
+            i = block.find(b"GCOL")
+            while i >= 0:
+                if _heap_hangs(read_at, base + i, length):
+                    raise error(f"{label}: a global heap collection at byte {base + i} is "
+                                "damaged (an object of size 0); the file is damaged.")
+                i = block.find(b"GCOL", i + 1)
+            tail = block[-3:]
+            pos += len(chunk)
+        if not own:
+            f.seek(start)
+    finally:
+        if own:
+            f.close()
+
+
+def open_file(target, label: str, error: type = ValueError):
+    """``h5py.File(target, "r")`` after :func:`check_global_heaps`; h5py's open errors
+    pass unchanged (callers name the file)."""
+    h5py = import_h5py()
+    check_global_heaps(target, label, error)
+    return h5py.File(target, "r")

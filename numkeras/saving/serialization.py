@@ -956,10 +956,9 @@ def _load_archive(filepath: str, custom_objects):
 
 def _load_h5(filepath: str, custom_objects):
     from numkeras import saving
-    from numkeras.saving.keras_v3.h5io import import_h5py
+    from numkeras.saving import h5common
 
-    h5py = import_h5py()
-    with h5py.File(filepath, "r") as f:
+    with h5common.open_file(filepath, filepath) as f:
         raw = f.attrs.get("model_config")
     if raw is None:
         raise ValueError(f"No model config found in the file at {filepath}: it holds weights "

@@ -49,6 +49,8 @@ def _weight_entries(group, layer_names: list[str], file: str) -> list[Entry]:
             if ds is None:
                 raise ValueError(f"{file}: layer {layer!r} lists weight {name!r}, but the "
                                  "dataset is missing.")
+            h5common.check_dataset(ds, file, f"weight {name!r} of layer {layer!r}",
+                                   link=g.get(name, getlink=True), file=group.file)
             entries.append(Entry(name, tuple(ds.shape), dtype_name(ds.dtype),
                                  int(ds.size) * ds.dtype.itemsize, group=layer, file=file))
     return entries
@@ -56,8 +58,7 @@ def _weight_entries(group, layer_names: list[str], file: str) -> list[Entry]:
 
 def inspect(info: Inventory) -> None:
     """Fill ``info`` from the ``layer_names``/``weight_names`` attributes (no data read)."""
-    h5py = h5common.import_h5py()
-    with h5py.File(info.resolved, "r") as f:
+    with h5common.open_file(info.resolved, info.resolved) as f:
         root = f
         if info.format == "h5-model":
             root = f["model_weights"]

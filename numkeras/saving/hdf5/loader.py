@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numkeras.saving import h5common
 from numkeras.saving.formats import HDF5_MAGIC, head
 from numkeras.saving.h5common import castable, damage_is_an_error, data_past_end, plain_storage
 from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
@@ -92,6 +93,7 @@ def open_file(h5py, filepath: str):
     """``h5py.File(filepath, 'r')`` with errors that name the file and say what is wrong."""
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No weights file at {filepath!r}.")
+    h5common.check_global_heaps(filepath, f"Cannot read weights from {filepath!r}")
     try:
         return h5py.File(filepath, "r")
     except OSError as exc:
@@ -218,6 +220,9 @@ class _Loader:
                 raise ValueError(self._err(
                     f"Layer {group_name!r} lists weight {wname!r} in `weight_names`, but the "
                     "file has no dataset of that name"))
+            h5common.check_dataset(obj, f"Cannot read weights from {self.filepath!r}",
+                                   f"weight {wname!r} of layer {group_name!r}",
+                                   link=group.get(wname, getlink=True), file=self.root.file)
             if obj.shape is None:
                 raise ValueError(self._err(
                     f"Weight {wname!r} of layer {group_name!r} is an empty HDF5 dataset with "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numkeras.saving.h5common import import_h5py
+from numkeras.saving.h5common import check_dataset, import_h5py
 from numkeras.saving.keras_v3.errors import KerasFileError
 
 MAX_OBJECTS = 1_000_000
@@ -90,12 +90,7 @@ class VarsIndex:
             self.named.add(owner)
 
     def _add_dataset(self, owner: str, key: str, dataset, source: int) -> None:
-        if dataset.external:
-            raise KerasFileError(f"{self.filename}: dataset '{dataset.name}' stores its data in "
-                                 "an external file; not allowed.")
-        if dataset.is_virtual:
-            raise KerasFileError(f"{self.filename}: dataset '{dataset.name}' is a virtual "
-                                 "dataset; not allowed.")
+        check_dataset(dataset, self.filename, f"variable '{owner}/vars/{key}'", KerasFileError)
         entries = self.groups.setdefault(owner, {})
         if key in entries:
             raise KerasFileError(f"{self.filename}: variable '{owner}/vars/{key}' appears in "

@@ -18,7 +18,7 @@ import numpy as np
 from numkeras.saving import formats, h5common
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.errors import KerasFileError
-from numkeras.saving.keras_v3.h5io import VarsIndex, import_h5py, read_dataset
+from numkeras.saving.keras_v3.h5io import VarsIndex, read_dataset
 from numkeras.saving.paths import lock_folder, unlock_folder
 
 
@@ -112,9 +112,10 @@ def _damage_is_an_error(label: str):
 
 
 def _h5_open(target, label: str):
-    h5py = import_h5py()
     try:
-        return h5py.File(target, "r")
+        return h5common.open_file(target, label, KerasFileError)
+    except KerasFileError:
+        raise
     except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
         raise KerasFileError(f"{label} is not a readable HDF5 file: {exc}") from None
 
