@@ -10,11 +10,13 @@ the package with ``save_weights``/``load_weights``/``save_model``, ``"pkg.mod:fu
 folder under ``numkeras/saving/`` plus one record in :data:`FORMATS`.
 
 >>> [f.name for f in FORMATS]
-['h5', 'h5-model', 'tf-checkpoint', 'saved-model', 'keras', 'weights.h5', 'weights.json']
+['h5', 'h5-model', 'tf-checkpoint', 'saved-model', 'npz', 'keras', 'weights.h5', 'weights.json', 'safetensors']
 >>> get("keras").architecture, get("weights.h5").suffixes
 (True, ('.weights.h5',))
 >>> save_format_for("w.h5"), save_format_for("ckpt/w"), save_format_for("m.weights.h5")
 ('h5', 'tf', 'keras_v3')
+>>> save_format_for("w.safetensors"), save_format_for("w.npz")
+('safetensors', 'npz')
 >>> target_for("m.keras").name, target_for("w.hdf5").name, target_for("ckpt/w").name
 ('keras', 'h5', 'tf-checkpoint')
 """
@@ -102,6 +104,8 @@ class FileFormat:
 _H5 = "numkeras.saving.hdf5"
 _TF = "numkeras.saving.tf_checkpoint"
 _V3 = "numkeras.saving.keras_v3"
+_ST = "numkeras.saving.safetensors"
+_NPZ = "numkeras.saving.npz"
 
 #: Every format, in the order :func:`detect` tries the ones sharing magic bytes.
 FORMATS: tuple[FileFormat, ...] = (
@@ -122,6 +126,10 @@ FORMATS: tuple[FileFormat, ...] = (
                checksummed=True, inspect=f"{_TF}.inspect:inspect",
                verify=f"{_TF}.inspect:verify",
                architecture_check=f"{_TF}.inspect:has_keras_metadata"),
+    # before "keras": both are zip files, an .npz is told apart by its members
+    FileFormat("npz", "NumPy .npz (weights by Keras weight name)", "npz", _NPZ,
+               suffixes=(".npz",), magic=ZIP_MAGIC, writes="weights", cli_name="npz",
+               inspect=f"{_NPZ}:inspect", verify=f"{_NPZ}:verify", sniff=f"{_NPZ}:sniff"),
     FileFormat("keras", "Keras v3 .keras archive (config + weights)", "keras_v3", _V3,
                suffixes=(".keras",), magic=ZIP_MAGIC, architecture=True, writes="model",
                cli_name="keras", inspect=f"{_V3}.inspect:inspect",
@@ -134,11 +142,15 @@ FORMATS: tuple[FileFormat, ...] = (
                "keras_v3", _V3, suffixes=(".weights.json",), writes="weights",
                cli_name="weights.json", inspect=f"{_V3}.inspect:inspect",
                verify=f"{_V3}.inspect:verify_h5"),
+    FileFormat("safetensors", "safetensors (weights by Keras weight name)", "safetensors",
+               _ST, suffixes=(".safetensors",), writes="weights", cli_name="safetensors",
+               inspect=f"{_ST}:inspect", verify=f"{_ST}:verify", sniff=f"{_ST}:sniff"),
 )
 
 _BY_NAME = {f.name: f for f in FORMATS}
 #: The names of the formats whose suffix alone decides (a longer suffix of a shorter one).
-_DECIDING = tuple(f for f in FORMATS if f.family == "keras_v3" and f.name != "keras")
+_DECIDING = tuple(f for f in FORMATS if (f.family == "keras_v3" and f.name != "keras")
+                  or f.family in ("safetensors", "npz"))
 _H5_WEIGHTS_SUFFIXES = _BY_NAME["h5"].weights_suffixes
 
 
@@ -287,6 +299,18 @@ def _by_magic(path: str, start: bytes) -> FileFormat | None:
     return fallback
 
 
+def _by_sniff(path: str) -> FileFormat | None:
+    """The first format without magic bytes whose ``sniff`` recognises the file, else the
+    one its suffix names (a damaged file: its reader then says what is wrong)."""
+    for f in FORMATS:
+        if not f.magic and f.sniff and f.function("sniff")(path):
+            return f
+    for f in FORMATS:
+        if not f.magic and f.matches(path):
+            return f
+    return None
+
+
 def detect(path) -> tuple[str, str]:
     """``(format name, resolved path)`` of ``path``; for TF checkpoints the resolved path is
     the bundle prefix. Raises ``FileNotFoundError`` naming what was looked for, and what to
@@ -303,13 +327,13 @@ def detect(path) -> tuple[str, str]:
         stripped = _strip_checkpoint_suffix(path)
         if stripped != path:
             return "tf-checkpoint", stripped
-        found = _by_magic(path, head(path))
+        found = _by_magic(path, head(path)) or _by_sniff(path)
         if found is not None:
             return found.name, path
         if os.path.isfile(path + INDEX_SUFFIX):
             return "tf-checkpoint", path
-        raise ValueError(f"{path!r} is neither an HDF5 file, a .keras (zip) archive nor a TF "
-                         "checkpoint (no .index beside it); numkeras cannot read it.")
+        raise ValueError(f"{path!r} is neither an HDF5 file, a zip (.keras/.npz), a "
+                         "safetensors file nor a TF checkpoint (no .index beside it); numkeras cannot read it.")
     if os.path.isfile(path + INDEX_SUFFIX):
         return "tf-checkpoint", path
     raise _missing(path)

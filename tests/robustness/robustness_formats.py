@@ -6,7 +6,7 @@ loader reads (what truncation and bit-flip sweeps damage).
 
 Formats: ``h5`` (legacy ``.h5``), ``tf`` (``save_weights`` to a TF checkpoint prefix),
 ``weights_h5`` (Keras 3 ``.weights.h5``), ``weights_json`` (sharded ``.weights.json``),
-``keras`` (``model.save`` to a ``.keras`` archive), ``train_ckpt``
+``keras`` (``model.save`` to a ``.keras`` archive), ``safetensors``, ``npz``, ``train_ckpt``
 (``numkeras.train.Checkpoint.save``) and ``manager`` (``CheckpointManager.save``).
 """
 
@@ -162,7 +162,8 @@ SHARD_GB = 64 / 1024 ** 3
 #: The registry record (:mod:`numkeras.saving.formats`) behind each format written by
 #: ``model.save_weights``/``model.save``.
 REGISTRY_NAMES = {"h5": "h5", "tf": "tf-checkpoint", "weights_h5": "weights.h5",
-                  "weights_json": "weights.json", "keras": "keras"}
+                  "weights_json": "weights.json", "keras": "keras",
+                  "safetensors": "safetensors", "npz": "npz"}
 
 
 def _registry_format(key: str, stem: str, *extra_files: str, **save_kwargs) -> Format:
@@ -184,6 +185,8 @@ FORMATS = {
     "weights_json": _registry_format("weights_json", "w", "w_*.weights.h5",
                                      max_shard_size=SHARD_GB),
     "keras": _registry_format("keras", "m"),
+    "safetensors": _registry_format("safetensors", "w"),
+    "npz": _registry_format("npz", "w"),
     "train_ckpt": Format("train_ckpt", _train_saver, _load_latest,
                          _files_glob("tc/ckpt-*", "tc/checkpoint"), checksummed=True),
     "manager": Format("manager", _manager_saver, _load_latest,

@@ -37,7 +37,8 @@ from numkeras import layers
 KINDS = ["shape", "count", "dtype"]
 CASES = [(fmt, kind) for fmt in ["h5", "tf", "weights_h5", "weights_json", "keras",
                                  "train_ckpt"] for kind in KINDS
-         if not (fmt in ("tf", "train_ckpt") and kind == "count")]
+         if not (fmt in ("tf", "train_ckpt") and kind == "count")] + \
+    [(fmt, kind) for fmt in ("safetensors", "npz") for kind in ("shape", "count")]
 
 
 def model(kind: str | None = None, fmt: str = "", seed: int = 0):

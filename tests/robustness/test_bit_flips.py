@@ -23,7 +23,7 @@ from robustness_formats import FORMATS, damage_sweep, fill, small_model
 
 from numkeras.saving.tf_checkpoint.bundle import BundleReader
 
-SWEPT = ["h5", "tf", "weights_h5", "weights_json", "keras", "train_ckpt"]
+SWEPT = ["h5", "tf", "weights_h5", "weights_json", "keras", "train_ckpt", "safetensors", "npz"]
 
 
 def positions(size: int, seed: int) -> list[int]:

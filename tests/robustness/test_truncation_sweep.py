@@ -27,7 +27,7 @@ from robustness_formats import (
 import numkeras as nk
 
 #: the formats whose files are swept (manager writes the same bundles as train_ckpt)
-SWEPT = ["h5", "tf", "weights_h5", "weights_json", "keras", "train_ckpt"]
+SWEPT = ["h5", "tf", "weights_h5", "weights_json", "keras", "train_ckpt", "safetensors", "npz"]
 
 
 def lengths(size: int) -> list[int]:

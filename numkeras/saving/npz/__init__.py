@@ -1,0 +1,204 @@
+"""NumPy ``.npz`` archives: weights by Keras weight name, as ``np.load`` reads them.
+
+Written with NumPy's own ``.npy`` writer (``numpy.lib.format.write_array``) into an
+uncompressed zip, one member ``<name>.npy`` per weight in model order, so
+``np.load("w.npz")["dense/kernel:0"]`` works. Pickled (object) arrays are never written nor
+read; bfloat16 is refused (``.npy`` has no bfloat16 type: use safetensors).
+
+Reading indexes the members' ``.npy`` headers only; stored (uncompressed) members are
+memory-mapped, compressed ones (``np.savez_compressed``) are read on access, never beyond
+the declared size.
+
+>>> import os, tempfile
+>>> import numpy as np
+>>> from numkeras import Sequential, backend, layers
+>>> backend.clear_session()
+>>> model = Sequential([layers.Dense(2, input_shape=(3,))])
+>>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+>>> model.save_weights(path)
+>>> np.load(path).files
+['dense/kernel:0', 'dense/bias:0']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+
+from numkeras.saving.weights import WeightsMapping, WeightSpec, memmap
+
+__all__ = ["save_weights", "load_weights", "read_weights", "write", "inspect", "verify",
+           "sniff", "NpzError"]
+
+_MAX_MEMBERS = 1_000_000
+
+
+class NpzError(ValueError):
+    """A malformed ``.npz`` file (the message names the file and the member)."""
+
+
+#: What zipfile and the .npy reader raise for damaged bytes.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error,
+           OSError, ValueError, RuntimeError, OverflowError, KeyError, SyntaxError)
+
+
+@contextlib.contextmanager
+def _damage_is_an_error(path: str):
+    try:
+        yield
+    except (NpzError, FileNotFoundError):
+        raise
+    except _DAMAGE as exc:
+        raise NpzError(f"{path} is damaged or not a valid .npz file: "
+                       f"{type(exc).__name__}: {exc}") from None
+
+
+def sniff(path: str) -> bool:
+    """A zip whose members are all ``.npy`` files (``np.savez`` output)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return bool(names) and all(n.endswith(".npy") for n in names)
+
+
+def _header(fp, path: str, member: str) -> tuple[tuple, bool, np.dtype]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+        else:
+            shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+    except (ValueError, OSError, SyntaxError, struct.error, zipfile.BadZipFile) as exc:
+        raise NpzError(f"{path}: member {member!r} is not a valid .npy file: {exc}") from None
+    return tuple(shape), bool(fortran), np.dtype(dtype)
+
+
+def _stored_offset(raw, info: zipfile.ZipInfo) -> int:
+    """Where a stored member's bytes start: after its local header, name and extra field."""
+    raw.seek(info.header_offset)
+    local = raw.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def read_weights(path: str) -> WeightsMapping:
+    """The arrays of ``path`` by member name (``.npy`` dropped), in member order."""
+    size = os.path.getsize(path)
+    specs = []
+    with _damage_is_an_error(path), open(path, "rb") as raw, zipfile.ZipFile(raw) as zf:
+        infos = zf.infolist()
+        if len(infos) > _MAX_MEMBERS:
+            raise NpzError(f"{path}: {len(infos)} members, more than {_MAX_MEMBERS}.")
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                raise NpzError(f"{path}: member {info.filename!r} is not a .npy array.")
+            with zf.open(info) as fp:
+                shape, fortran, dtype = _header(fp, path, info.filename)
+                header_len = fp.tell()
+            name = info.filename[:-4]
+            if dtype.hasobject:
+                raise NpzError(f"{path}: {name!r} is a pickled object array; numkeras "
+                               "never unpickles (it could run code).")
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if nbytes + header_len > info.file_size:
+                raise NpzError(f"{path}: {name!r} declares {nbytes} bytes of data but the "
+                               f"member holds {info.file_size - header_len}; the file is "
+                               "truncated or damaged.")
+            offset = None
+            if info.compress_type == zipfile.ZIP_STORED and not fortran and \
+                    dtype.byteorder != ">":
+                offset = _stored_offset(raw, info) + header_len
+                if offset + nbytes > size:
+                    raise NpzError(f"{path}: the data of {name!r} lies past the end of "
+                                   "the file; the file is truncated.")
+            specs.append(WeightSpec(name, info.filename, shape, dtype, file=path,
+                                    offset=offset))
+
+    def read_one(spec: WeightSpec) -> np.ndarray:
+        if spec.offset is not None:
+            return memmap(spec)
+        with _damage_is_an_error(path), zipfile.ZipFile(path) as zf, zf.open(spec.key) as fp:
+            _, fortran, _ = _header(fp, path, spec.key)
+            data = fp.read(spec.nbytes)
+        if len(data) != spec.nbytes:
+            raise NpzError(f"{path}: {spec.key!r} is truncated.")
+        return np.frombuffer(data, spec.dtype).reshape(spec.shape,
+                                                        order="F" if fortran else "C").copy()
+    return WeightsMapping(path, "npz", specs, read_one)
+
+
+def write(arrays: dict, path: str, metadata: dict | None = None) -> None:
+    """Write ``arrays`` (name -> numeric array, in order) atomically as a stored ``.npz``."""
+    from numkeras.saving.paths import atomic_write_path
+
+    values = {}
+    for name, value in arrays.items():
+        value = np.asarray(value)
+        if value.dtype.hasobject or value.dtype.kind in "SUV":
+            raise ValueError(f"Cannot write {name!r} ({value.dtype}) to {path}: .npz files "
+                             "written here hold numeric arrays only.")
+        if value.dtype.name == "bfloat16" or value.dtype.name.startswith("float8"):
+            raise ValueError(f"Cannot write {name!r} ({value.dtype.name}) to {path}: .npy has "
+                             f"no {value.dtype.name} type. Write safetensors, or convert with "
+                             "--dtype float32.")
+        values[name] = value
+    with atomic_write_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED,
+                                                         allowZip64=True) as zf:
+        for name, value in values.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, value, allow_pickle=False)
+
+
+def save_weights(model, path, options=None, **kwargs) -> None:
+    """``model.save_weights('w.npz')``: every weight under its Keras name, in model order."""
+    if kwargs:
+        raise TypeError(f"save_weights() got unexpected keyword arguments {sorted(kwargs)} for "
+                        ".npz.")
+    from numkeras.saving.weight_writers import model_arrays
+
+    write(model_arrays(model, path), os.fspath(path))
+
+
+def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False,
+                 options=None):
+    """``model.load_weights('w.npz')``: by Keras weight name, all or nothing."""
+    from numkeras.saving.by_name import load_mapping
+
+    path = os.fspath(path)
+    return load_mapping(model, read_weights(path), path, skip_mismatch=skip_mismatch)
+
+
+def inspect(info) -> None:
+    """Fill an :class:`~numkeras.saving.inspect.Inventory` from the members' headers."""
+    from numkeras.saving.inspect import Entry, dtype_name
+
+    for spec in read_weights(info.resolved).specs.values():
+        info.entries.append(Entry(spec.name, spec.shape, dtype_name(spec.dtype), spec.nbytes,
+                                  file=os.path.basename(spec.file)))
+    info.files = [info.resolved]
+
+
+def verify(path: str, result) -> None:
+    """Check every member's zip CRC and ``.npy`` header, then read every array."""
+    from numkeras.saving.inspect import Corrupt, note_values
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+        if bad is not None:
+            raise Corrupt(path, bad, f"member {bad!r} fails its zip CRC check.")
+        mapping = read_weights(path)
+        for name in mapping:
+            note_values(result, path, name, np.asarray(mapping[name]))
+    except (NpzError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise Corrupt(path, "", str(exc)) from None
