@@ -32,6 +32,7 @@ import math
 import os
 import struct
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ TENSOR_BUNDLE_VERSION = 1
 _MIN_PRODUCER = 0
 _CHUNK = 4 << 20  # bytes per read/write/CRC step when streaming tensor data
 _INT64_MAX = 2**63 - 1
+_HAVE_PREADV = hasattr(os, "preadv")
+_THREAD_MIN_BYTES = 16 << 20  # below this, a load's verify/copy passes run on one thread
 
 #: What :func:`write_bundle` accepts as a tensor value.
 TensorLike = np.ndarray | bytes | str | Sequence[Any] | int | float | bool
@@ -381,15 +384,27 @@ class BundleWriter:
         self._closed = True
 
 
-def _map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any]) -> None:
-    """Runs ``fn`` on every item, on up to two threads; re-raises the first failure."""
-    workers = min(2, os.cpu_count() or 1, len(items))
-    if workers <= 1:
+def _map_in_threads(fn: Callable[[Any], Any], items: Sequence[Any],
+                    sizes: Sequence[int]) -> None:
+    """Runs ``fn`` on every item; big jobs are split into two halves of about equal bytes,
+    one per thread (file reads and CRCs release the GIL).  Raises the first failure."""
+    if sum(sizes) < _THREAD_MIN_BYTES or len(items) < 2 or (os.cpu_count() or 1) < 2:
         for item in items:
             fn(item)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(fn, items):
+    halves: list[list[Any]] = [[], []]
+    loads = [0, 0]
+    for i in sorted(range(len(items)), key=lambda i: -sizes[i]):
+        side = 0 if loads[0] <= loads[1] else 1
+        halves[side].append(items[i])
+        loads[side] += sizes[i]
+
+    def run(batch: list[Any]) -> None:
+        for item in batch:
+            fn(item)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in pool.map(run, halves):
             pass
 
 
@@ -412,7 +427,9 @@ class BundleReader:
     """Reads a bundle written by TensorFlow or :class:`BundleWriter`.
 
     The whole index is parsed and checked when the reader is created.  Data files are opened
-    on demand; a missing one is reported when a tensor stored in it is read.
+    on demand, once each, and stay open until :meth:`close` (so one load reads one version of
+    each file even if it is replaced meanwhile); a missing one is reported when a tensor
+    stored in it is read.
     """
 
     def __init__(self, prefix: str | os.PathLike[str]) -> None:
@@ -464,6 +481,8 @@ class BundleReader:
                 parts.add(encode_tensor_name_slice(raw_key, extents))
         self._keys = [e.key for k, e in self._entries.items() if k not in parts]
         self._shard_sizes: dict[int, int] = {}
+        self._fds: dict[str, int] = {}
+        self._fd_lock = threading.Lock()
 
     def _parse(self, cls: Any, value: bytes, what: str) -> Any:
         try:
@@ -479,7 +498,38 @@ class BundleReader:
         self.close()
 
     def close(self) -> None:
-        """Nothing to release: data files are opened per read.  Kept for ``with`` blocks."""
+        """Closes the data files opened so far (the reader can still be used: they reopen)."""
+        with self._fd_lock:
+            fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def __del__(self) -> None:
+        if getattr(self, "_fds", None):
+            self.close()
+
+    def _fd(self, path: str, key: str) -> int:
+        with self._fd_lock:
+            fd = self._fds.get(path)
+            if fd is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                except FileNotFoundError:
+                    raise CheckpointFormatError(f"{path}: data file not found (needed for key "
+                                                f"{key!r})") from None
+                self._fds[path] = fd
+            return fd
+
+    def _pread(self, path: str, entry: BundleEntry, view: memoryview, offset: int) -> int:
+        """Reads into ``view`` from byte ``offset`` of ``path``; returns the count (0 at EOF)."""
+        fd = self._fd(path, entry.key)
+        if _HAVE_PREADV:
+            return os.preadv(fd, [view], offset)
+        with self._fd_lock:  # pragma: no cover - platforms without preadv (Windows)
+            os.lseek(fd, offset, os.SEEK_SET)
+            data = os.read(fd, len(view))
+        view[: len(data)] = data
+        return len(data)
 
     # -- metadata
 
@@ -529,11 +579,7 @@ class BundleReader:
         path = data_filename(self.prefix, entry.shard_id, self.num_shards)
         size = self._shard_sizes.get(entry.shard_id)
         if size is None:
-            try:
-                size = os.stat(path).st_size
-            except FileNotFoundError:
-                raise CheckpointFormatError(f"{path}: data file not found (needed for key "
-                                            f"{entry.key!r})") from None
+            size = os.fstat(self._fd(path, entry.key)).st_size
             self._shard_sizes[entry.shard_id] = size
         return path, size
 
@@ -554,26 +600,25 @@ class BundleReader:
         """Reads the entry's bytes in chunks into one small reused buffer; verifies the CRC."""
         checksum = 0
         buffer = memoryview(bytearray(min(_CHUNK, entry.size) or 1))
-        with open(path, "rb", buffering=0) as f:
-            f.seek(entry.offset)
-            done = 0
-            while done < entry.size:
-                n = f.readinto(buffer[: min(_CHUNK, entry.size - done)])
-                if not n:
-                    self._fail(entry, f"data file ended at byte {entry.offset + done}, "
-                                      f"expected {entry.offset + entry.size}", path)
-                checksum = crc.extend(checksum, buffer[:n])
-                done += n
+        done = 0
+        while done < entry.size:
+            n = self._pread(path, entry, buffer[: min(_CHUNK, entry.size - done)],
+                            entry.offset + done)
+            if not n:
+                self._fail(entry, f"data file ended at byte {entry.offset + done}, "
+                                  f"expected {entry.offset + entry.size}", path)
+            checksum = crc.extend(checksum, buffer[:n])
+            done += n
         self._check_crc(entry, checksum, path)
 
     def verify_all(self, keys: Sequence[str]) -> None:
-        """:meth:`verify` every key, two threads at a time (file reads and CRCs release the
-        GIL); raises the first error in ``keys`` order."""
-        _map_in_threads(self.verify, keys)
+        """:meth:`verify` every key (two threads for big loads); raises on the first error."""
+        _map_in_threads(self.verify, keys, [self.get_entry(k).size for k in keys])
 
     def read_all_verified(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        """:meth:`read_verified` each ``(key, out)`` pair, two threads at a time."""
-        _map_in_threads(lambda item: self.read_verified(*item), items)
+        """:meth:`read_verified` each ``(key, out)`` pair (two threads for big loads)."""
+        _map_in_threads(lambda item: self.read_verified(*item), items,
+                        [self.get_entry(key).size for key, _ in items])
 
     def _read_checked(self, path: str, entry: BundleEntry, target: np.ndarray,
                       crc_message: str | None = None) -> None:
@@ -581,16 +626,15 @@ class BundleReader:
         checksumming each chunk as it arrives; raises if the CRC does not match."""
         view = memoryview(target)
         checksum = 0
-        with open(path, "rb", buffering=0) as f:
-            f.seek(entry.offset)
-            done = 0
-            while done < entry.size:
-                n = f.readinto(view[done : done + min(_CHUNK, entry.size - done)])
-                if not n:
-                    self._fail(entry, f"data file ended at byte {entry.offset + done}, "
-                                      f"expected {entry.offset + entry.size}", path)
-                checksum = crc.extend(checksum, view[done : done + n])
-                done += n
+        done = 0
+        while done < entry.size:
+            n = self._pread(path, entry, view[done : done + min(_CHUNK, entry.size - done)],
+                            entry.offset + done)
+            if not n:
+                self._fail(entry, f"data file ended at byte {entry.offset + done}, "
+                                  f"expected {entry.offset + entry.size}", path)
+            checksum = crc.extend(checksum, view[done : done + n])
+            done += n
         if crc_message is not None and crc.mask(checksum) != entry.crc32c:
             self._fail(entry, crc_message, path)
         self._check_crc(entry, checksum, path)
@@ -636,9 +680,15 @@ class BundleReader:
                               f"{entry.offset} give {crc.mask(checksum):#010x}", path)
 
     def _read_range(self, path: str, entry: BundleEntry) -> bytes:
-        with open(path, "rb") as f:
-            f.seek(entry.offset)
-            data = f.read(entry.size)
+        buffer = bytearray(entry.size)
+        view = memoryview(buffer)
+        done = 0
+        while done < entry.size:
+            n = self._pread(path, entry, view[done:], entry.offset + done)
+            if not n:
+                break
+            done += n
+        data = bytes(buffer[:done])
         if len(data) != entry.size:
             self._fail(entry, f"data file ended early: expected {entry.size} bytes at offset "
                               f"{entry.offset}, got {len(data)}", path)
@@ -754,14 +804,12 @@ class BundleReader:
 
     def _read_into(self, path: str, entry: BundleEntry, target: np.ndarray) -> None:
         view = memoryview(target)
-        with open(path, "rb", buffering=0) as f:
-            f.seek(entry.offset)
-            done = 0
-            while done < entry.size:
-                n = f.readinto(view[done:])
-                if not n:
-                    self._fail(entry, "data file changed while reading", path)
-                done += n
+        done = 0
+        while done < entry.size:
+            n = self._pread(path, entry, view[done:], entry.offset + done)
+            if not n:
+                self._fail(entry, "data file changed while reading", path)
+            done += n
 
     def read_string(self, key: str) -> bytes:
         """Returns the scalar ``DT_STRING`` tensor ``key`` as ``bytes``."""

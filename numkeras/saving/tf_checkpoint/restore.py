@@ -603,6 +603,7 @@ def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=
     # Shared lock on the folder while reading: a save committing a new index and data at this
     # prefix (it takes the lock exclusively) waits, so this load never mixes two versions.
     lock = lock_folder(os.path.dirname(os.path.abspath(prefix)), shared=True)
+    reader = None
     try:
         reader = BundleReader(prefix)
         graph = read_object_graph(reader, prefix)
@@ -611,5 +612,7 @@ def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=
         job = _Restore(reader, graph, prefix, root, attached, options, hint)
         job.run(check)
     finally:
+        if reader is not None:
+            reader.close()  # deferred restores reopen the data files when they run
         unlock_folder(lock)
     return CheckpointLoadStatus(job)
