@@ -200,6 +200,10 @@ class Model(Layer):
 
         self.optimizer = optimizers.get(optimizer)
         object.__setattr__(self, "loss", loss)
+        # recorded for the full-model .h5 training_config
+        object.__setattr__(self, "_compile_metrics", metrics)
+        object.__setattr__(self, "_compile_weighted_metrics", weighted_metrics)
+        object.__setattr__(self, "_compile_loss_weights", loss_weights)
         object.__setattr__(self, "compiled", True)
 
     def fit(self, *args, **kwargs):

@@ -4,7 +4,8 @@
 - :mod:`.writer` -- :func:`save_weights` (atomic, one dataset at a time);
 - :mod:`.loader` -- :func:`load_weights` (topological or by name, ``skip_mismatch``,
   full-model files; validates everything before changing any weight);
-- :mod:`.convert` -- tf-keras's per-class conversions of saved values (a small table).
+- :mod:`.convert` -- tf-keras's per-class conversions of saved values (a small table);
+- :mod:`.model_writer` -- :func:`save_model`, the full-model ``.h5`` (``model.save``).
 
 h5py is imported only when a file is read or written.
 
@@ -25,6 +26,7 @@ True
 from __future__ import annotations
 
 from numkeras.saving.hdf5.loader import load_weights
+from numkeras.saving.hdf5.model_writer import save_model
 from numkeras.saving.hdf5.writer import save_weights
 
-__all__ = ["save_weights", "load_weights"]
+__all__ = ["save_weights", "load_weights", "save_model"]
