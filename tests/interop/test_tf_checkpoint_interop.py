@@ -411,3 +411,22 @@ def test_corrupt_tf_written_checkpoint_changes_nothing(tmp_path):
     with pytest.raises(CheckpointFormatError, match=key):
         n.load_weights(str(tmp_path / "w"))
     tf_side.assert_same_weights(n.get_weights(), before)
+
+
+@pytest.mark.parametrize("keys", [["unrelated/x"], ["dd/kernel"]])
+def test_name_based_checkpoint_with_unmatched_variables_raises_like_tf_keras(tmp_path, keys):
+    """A ``tf.compat.v1.train.Saver`` checkpoint (no object graph) that lacks a variable's
+    name: tf-keras's load_weights raises AssertionError; so does numkeras (before assigning)."""
+    tf = tf_side.tensorflow()
+    tfk = tf_side.tf_keras()
+    shapes = {"unrelated/x": (2,), "dd/kernel": (3, 2)}
+    saved = {k: tf.Variable(np.ones(shapes[k], "float32")) for k in keys}
+    prefix = tf.compat.v1.train.Saver(var_list=saved).save(None, str(tmp_path / "ck"))
+    theirs = tfk.Sequential([tfk.layers.Dense(2, input_shape=(3,), name="dd")])
+    with pytest.raises(AssertionError, match="not restored"):
+        theirs.load_weights(prefix)
+    ours = nk.Sequential([nl.Dense(2, input_shape=(3,), name="dd")])
+    before = ours.get_weights()
+    with pytest.raises(AssertionError, match="not restored"):
+        ours.load_weights(prefix)
+    tf_side.assert_same_weights(ours.get_weights(), before)

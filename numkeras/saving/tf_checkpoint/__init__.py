@@ -73,7 +73,7 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
     _writer.sync(model)
     prefix = resolve_checkpoint_prefix(os.fspath(path))
     status = restore(model, prefix, attached=[("root", model)], options=options,
-                     check=lambda job: _check_model_matched(model, job))
+                     check=lambda job: _check_model_matched(model, job), strict_names=True)
     if isinstance(status, CheckpointLoadStatus):
         status.assert_nontrivial_match()
     return status

@@ -554,12 +554,26 @@ class NameBasedLoadStatus:
         pass
 
 
-def _name_based(reader, prefix: str, root, attached) -> NameBasedLoadStatus:
+def _name_based(reader, prefix: str, root, attached, strict: bool = False
+                ) -> NameBasedLoadStatus:
+    """Match variables to keys by name. ``strict`` (``Model.load_weights``): every variable
+    must find its key, else ``AssertionError`` (tf-keras's ``assert_nontrivial_match`` on a
+    name-based status), raised before anything is assigned."""
     variables = [n.obj for n in build_graph(root, attached).nodes if n.variable is not None]
     pairs, unmatched = [], []
     for variable in variables:
         name = variable.name[:-2] if variable.name.endswith(":0") else variable.name
         (pairs if name in reader else unmatched).append((name, variable))
+    if strict and unmatched:
+        names = [v.name for _, v in unmatched]
+        raise AssertionError(
+            f"Some objects had attributes which were not restored: the checkpoint {prefix} "
+            f"has no object graph (a TF1-style, name-based checkpoint, or its "
+            f"{OBJECT_GRAPH_KEY} entry is missing), and {len(names)} of {len(variables)} "
+            f"variable(s) have no key of their name: {names[:_MAX_LISTED]}"
+            f"{' ...' if len(names) > _MAX_LISTED else ''}. Keys in the file: "
+            f"{sorted(k for k in reader.keys() if k != OBJECT_GRAPH_KEY)[:_MAX_LISTED]}. "
+            "Nothing was loaded.")
     for name, variable in pairs:
         entry = reader.get_entry(name)
         if tuple(entry.shape) != tuple(variable.shape) or \
@@ -588,13 +602,15 @@ def read_object_graph(reader, prefix: str):
         raise CheckpointFormatError(f"{prefix}: unparseable {OBJECT_GRAPH_KEY} ({exc})") from None
 
 
-def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=None):
+def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=None,
+            strict_names: bool = False):
     """Restore the checkpoint at ``prefix`` into ``root``; returns a status object.
 
     ``attached``: extra ``(name, object)`` children of the root (see
     :func:`.object_graph.build_graph`). ``hint``: text appended to assertion messages and to
     the unrestored-values warning. ``check(job)``: called after matching and before anything
-    is assigned; it may raise to refuse the checkpoint.
+    is assigned; it may raise to refuse the checkpoint. ``strict_names``: a checkpoint
+    without an object graph must match every variable by name (see :func:`_name_based`).
     """
     from numkeras.saving.paths import lock_folder, unlock_folder
 
@@ -608,7 +624,7 @@ def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=
         reader = BundleReader(prefix)
         graph = read_object_graph(reader, prefix)
         if graph is None:
-            return _name_based(reader, prefix, root, list(attached))
+            return _name_based(reader, prefix, root, list(attached), strict_names)
         job = _Restore(reader, graph, prefix, root, attached, options, hint)
         job.run(check)
     finally:
