@@ -65,14 +65,14 @@ from numkeras.layers.rnn_cells import (  # noqa: E402
     SimpleRNNCell,
     StackedRNNCells,
 )
-from numkeras.layers.tf_op_layer import SlicingOpLambda, TFOpLambda  # noqa: E402
+from numkeras.layers.tf_op_layer import OperationLayer, SlicingOpLambda, TFOpLambda  # noqa: E402
 from numkeras.layers.wrappers import Bidirectional, TimeDistributed, Wrapper  # noqa: E402
 
 __all__ += [
     "AdditiveAttention", "Attention", "MultiHeadAttention", "ConvLSTM1D", "ConvLSTM2D",
     "ConvLSTM3D", "EinsumDense", "GRU", "LSTM", "SimpleRNN", "RNN", "GRUCell", "LSTMCell",
     "SimpleRNNCell", "StackedRNNCells", "Bidirectional", "TimeDistributed", "Wrapper",
-    "SlicingOpLambda", "TFOpLambda",
+    "OperationLayer", "SlicingOpLambda", "TFOpLambda",
 ]
 
 # Issue 13's layer families: pass-through, augmentation, locally connected, spectral

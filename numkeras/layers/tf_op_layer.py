@@ -29,9 +29,9 @@ from numkeras.engine import nest
 from numkeras.engine.base_layer import Layer
 from numkeras.engine.keras_tensor import KerasTensor, set_op_factory, strip_mask
 from numkeras.engine.node import Node
-from numkeras.ops import tf_api
+from numkeras.ops import keras3, tf_api
 
-__all__ = ["TFOpLambda", "SlicingOpLambda"]
+__all__ = ["TFOpLambda", "SlicingOpLambda", "OperationLayer"]
 
 _SAMPLE_LIMIT = 4096  # int/bool outputs up to this size keep example values (shape maths)
 _FILLS = (2, 3)  # unknown dimensions take these sizes in the two shape-inference runs
@@ -96,7 +96,7 @@ class TFOpLambda(Layer):
         try:
             return self._run(args, kwargs)
         except (TypeError, ValueError, IndexError) as err:
-            raise type(err)(f"Layer {self.name} (tf.{self.function}): {err}") from None
+            raise type(err)(f"Layer {self.name} ({self._label()}): {err}") from None
 
     def _symbolic(self, args, kwargs):
         runs = []
@@ -107,7 +107,7 @@ class TFOpLambda(Layer):
             try:
                 runs.append(self._run(*values))
             except (TypeError, ValueError, IndexError, np.exceptions.AxisError) as err:
-                raise type(err)(f"Layer {self.name} (tf.{self.function}) cannot be applied to "
+                raise type(err)(f"Layer {self.name} ({self._label()}) cannot be applied to "
                                 f"these inputs: {err}") from None
         flat = [_merge(a, b, self.name) for a, b in
                 zip(nest.flatten(runs[0]), nest.flatten(runs[1]))]
@@ -119,6 +119,10 @@ class TFOpLambda(Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+    def _label(self) -> str:
+        return f"tf.{self.function}" if isinstance(self, TFOpLambda) and \
+            not isinstance(self, OperationLayer) else f"Keras 3 operation {self.function}"
 
     def split_first_arg(self, args, kwargs) -> tuple:
         """``(first argument, keywords)`` with the other positional arguments named by the
@@ -175,3 +179,67 @@ def apply_function(function: str, *args, **kwargs):
 
 
 set_op_factory(apply_function)
+
+
+class OperationLayer(TFOpLambda):
+    """A Keras 3 operation node (``keras.ops.mean(x, axis=-1)`` on a Keras tensor): the
+    operation's class name (``"Mean"``) and constructor arguments (``axis=-1``); calls run
+    :mod:`numkeras.ops.keras3` with Keras 3's semantics.
+
+    >>> import numpy as np
+    >>> from numkeras import Input, Model, backend, ops
+    >>> backend.clear_session()
+    >>> x = Input((3,))
+    >>> y = ops.mean(x, axis=-1)
+    >>> layer = y.node.layer
+    >>> type(layer).__name__, layer.operation, layer.get_config()
+    ('OperationLayer', 'Mean', {'name': 'mean', 'axis': -1, 'keepdims': False})
+    >>> Model(x, y)(np.array([[1.0, 2.0, 6.0]], np.float32))
+    array([3.], dtype=float32)
+    """
+
+    _preserve_input_structure_in_config = False
+
+    def __init__(self, operation: str, name: str | None = None, **config):
+        spec = keras3.OPERATIONS.get(operation)
+        if spec is None:
+            raise ValueError(f"Keras 3 operation {operation!r} is not supported by numkeras (it "
+                             "only runs the operations of numkeras.ops.keras3.OPERATIONS).")
+        unknown = sorted(set(config) - set(spec.config))
+        if unknown:
+            raise ValueError(f"Keras 3 operation {operation} {name!r}: unknown arguments "
+                             f"{unknown}; it takes {list(spec.config)}.")
+        fn = getattr(spec.function, "__wrapped__", spec.function)
+        defaults = {k: p.default for k, p in __import__("inspect").signature(fn).parameters
+                    .items() if k in spec.config and p.default is not p.empty}
+        missing = [k for k in spec.config if k not in config and k not in defaults]
+        if missing:
+            raise ValueError(f"Keras 3 operation {operation} {name!r}: missing arguments "
+                             f"{missing}.")
+        Layer.__init__(self, name=name or backend.unique_object_name(
+            backend.to_snake_case(operation)), autocast=False)
+        set_ = object.__setattr__
+        set_(self, "_fn", fn)
+        set_(self, "operation", operation)
+        set_(self, "module", spec.module)
+        set_(self, "function", operation)
+        set_(self, "op_config", {**defaults, **config})
+        set_(self, "built", True)
+
+    def _run(self, args, kwargs):
+        return keras3.call_operation(self._fn, args, kwargs, self.op_config)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, **self.op_config}
+
+    @classmethod
+    def from_config(cls, config: dict, operation: str | None = None):
+        config = dict(config)
+        return cls(operation or config.pop("operation"), **config)
+
+
+def _operation_node(operation: str, args: list, config: dict):
+    return OperationLayer(operation, **config)(*args)
+
+
+keras3.set_symbolic_hook(_operation_node)

@@ -161,3 +161,42 @@ def test_tf_keras_style_config_round_trip_and_keras3_style_refusal():
     np.testing.assert_array_equal(out[0] if isinstance(out, list) else out, model(data))
     with pytest.raises(ValueError, match="style='tf_keras'"):
         serialization.serialize_model(model, serialization.KERAS3)
+
+
+def test_keras3_ops_on_keras_tensors_add_operation_nodes():
+    from numkeras import ops
+    from numkeras.layers import OperationLayer
+
+    x, ids = Input((4, 6)), Input((4,), dtype="int32")
+    mask = ops.not_equal(ids, 0)
+    layer = mask.node.layer
+    assert isinstance(layer, OperationLayer) and layer.operation == "NotEqual"
+    assert layer.name == "not_equal" and mask.dtype == np.bool_ and mask.shape == (None, 4)
+    r = ops.reshape(x, (-1, 24))
+    assert r.node.layer.get_config() == {"name": "reshape", "newshape": (-1, 24)}
+    parts = ops.split(x, 2, axis=-1)
+    assert [p.shape for p in parts] == [(None, 4, 3), (None, 4, 3)]
+    e = ops.einsum("bij,bkj->bik", x, x)
+    assert e.shape == (None, 4, 4) and e.node.layer.op_config == {"subscripts": "bij,bkj->bik"}
+    g = ops.get_item(x, (slice(None), -1))
+    model = Model([x, ids], [mask, r, parts[1], e, g, ops.mean(x, axis=-1)])
+    data = np.arange(48, dtype=np.float32).reshape(2, 4, 6)
+    idx = np.array([[0, 1, 0, 2], [3, 0, 0, 0]], np.int32)
+    out = model([data, idx])
+    np.testing.assert_array_equal(out[0], idx != 0)
+    np.testing.assert_array_equal(out[1], data.reshape(-1, 24))
+    np.testing.assert_array_equal(out[2], data[..., 3:])
+    np.testing.assert_allclose(out[3], np.einsum("bij,bkj->bik", data, data))
+    np.testing.assert_array_equal(out[4], data[:, -1])
+    np.testing.assert_allclose(out[5], data.mean(-1))
+
+
+def test_operation_layer_checks_its_arguments():
+    from numkeras.layers import OperationLayer
+
+    with pytest.raises(ValueError, match="unknown arguments \\['axes'\\]"):
+        OperationLayer("Mean", name="m", axes=1)
+    with pytest.raises(ValueError, match="missing arguments \\['newshape'\\]"):
+        OperationLayer("Reshape", name="r")
+    with pytest.raises(ValueError, match="'Fft' is not supported"):
+        OperationLayer("Fft")
