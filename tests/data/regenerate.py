@@ -9,6 +9,7 @@ Run it from the repository root, in the venv that has TensorFlow (``make test-ve
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py          # everything
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py ops      # tests/data/ops/
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py formats  # tests/data/formats/
+    TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py checkpoint  # tf_checkpoint/
 
 - ``ops``: runs ``tests/ops`` once in one process with ``NUMKERAS_GOLDEN_RECORD=1``; every
   reference value a test asks TF for (``oracle(...)`` in ``tests/ops/_tf.py``) is written, with a
@@ -17,6 +18,9 @@ Run it from the repository root, in the venv that has TensorFlow (``make test-ve
 - ``formats``: runs ``tests/data/make_formats.py``: every weights/model format written by
   tf-keras and Keras 3 for the models of ``tests/data/golden_models.py``, with TF's weights and
   outputs; ``tests/saving/test_golden_files.py`` reads and compares them.
+- ``checkpoint``: runs ``tests/data/make_tf_checkpoint.py``: bundles written by TF's ``SaveV2``
+  and ``tf.train.Checkpoint`` for the tensors of ``tests/data/golden_bundles.py``, with TF's
+  readings of them; ``tests/saving/tf_checkpoint/test_bundle_golden.py`` compares.
 
 Inputs come from fixed seeds, so rerunning gives the same files up to TF's own float rounding.
 Keep the files small (small shapes): the whole folder should stay under about 3 MB.
@@ -32,6 +36,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+PARTS = ("ops", "formats", "checkpoint")
 
 
 def _check_tf() -> None:
@@ -62,18 +67,24 @@ def regenerate_formats() -> None:
     runpy.run_path(str(HERE / "make_formats.py"), run_name="__main__")
 
 
+def regenerate_checkpoint() -> None:
+    runpy.run_path(str(HERE / "make_tf_checkpoint.py"), run_name="__main__")
+
+
 def main(argv: list[str]) -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parts = argv or ["ops", "formats"]
-    unknown = set(parts) - {"ops", "formats"}
+    parts = argv or list(PARTS)
+    unknown = set(parts) - set(PARTS)
     if unknown:
-        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from: ops formats")
+        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from: {' '.join(PARTS)}")
     _check_tf()
     if "ops" in parts:
         regenerate_ops()
     if "formats" in parts:
         regenerate_formats()
+    if "checkpoint" in parts:
+        regenerate_checkpoint()
     total = sum(p.stat().st_size for p in HERE.rglob("*") if p.is_file())
     print(f"tests/data holds {total / 1e6:.2f} MB")
 

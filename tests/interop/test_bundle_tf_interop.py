@@ -8,6 +8,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 import pytest
+import tf_side
 from google.protobuf import text_format
 
 from numkeras.saving.tf_checkpoint import protos
@@ -22,6 +23,13 @@ from numkeras.saving.tf_checkpoint.slice_keys import decode_tensor_name_slice
 from numkeras.saving.tf_checkpoint.sstable import BLOCK_SIZE, read_table_file
 
 RNG = np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def tf() -> Any:
+    """Live TensorFlow (skips without it; fails under CI=true). The same checks against
+    TF-written files, without TF: tests/saving/tf_checkpoint/test_bundle_golden.py."""
+    return tf_side.tensorflow()
 
 
 def _numeric(dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
