@@ -128,7 +128,7 @@ class _Context:
             if isinstance(item, list):
                 stack.extend((v, is_layer) for v in item)
             elif isinstance(item, dict):
-                if "class_name" in item and not self._known(item, is_layer):
+                if isinstance(item.get("class_name"), str) and not self._known(item, is_layer):
                     label = _describe(item)
                     if label not in missing:
                         missing.append(label)
@@ -279,10 +279,53 @@ def clean_layer_config(cls, config: dict, class_name: str, ctx=None) -> dict:
 
 
 # -- deserialization -----------------------------------------------------------------------
+#: How deeply models may nest in a config (tf-keras files nest a handful of levels).
+MAX_NESTING = 100
+#: What a malformed layer entry raises while it is rebuilt (mapped to ModelConfigError).
+_CONFIG_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError,
+                  OverflowError)
+
+
+def _layer_label(spec) -> str:
+    if not isinstance(spec, dict):
+        return f"<a {type(spec).__name__}, not an object>"
+    inner = spec.get("config")
+    name = inner.get("name") if isinstance(inner, dict) else spec.get("name")
+    return f"{spec.get('class_name')!s} {name!r}" if name is not None else \
+        f"{spec.get('class_name')!s}"
+
+
 def deserialize_layer(spec: dict, custom_objects: dict | None = None, _ctx=None):
-    """A layer (or model) from its ``{"class_name", "config", ...}`` dict."""
+    """A layer (or model) from its ``{"class_name", "config", ...}`` dict.
+
+    A malformed entry raises :class:`ModelConfigError` naming the innermost layer at fault.
+    """
+    from numkeras.saving.keras_v3.errors import ModelConfigError
+
     ctx = _ctx or _Context(custom_objects)
-    if _ctx is None:
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise ModelConfigError(f"Malformed layer entry {_layer_label(spec)}: expected an object "
+                               "with a string 'class_name' and a 'config' object.")
+    if not isinstance(spec.get("config", {}), (dict, list)):
+        raise ModelConfigError(f"Malformed layer entry {_layer_label(spec)}: its 'config' is "
+                               f"{type(spec.get('config')).__name__}, not an object.")
+    ctx.depth = getattr(ctx, "depth", 0) + 1
+    try:
+        if ctx.depth > MAX_NESTING:
+            raise ModelConfigError(f"The config nests layers more than {MAX_NESTING} levels "
+                                   "deep; refusing to rebuild it.")
+        return _deserialize_layer(spec, ctx, _ctx is None)
+    except (UnknownClassError, ModelConfigError):
+        raise
+    except _CONFIG_ERRORS as exc:
+        raise ModelConfigError(f"Cannot rebuild layer {_layer_label(spec)} from the config: "
+                               f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        ctx.depth -= 1
+
+
+def _deserialize_layer(spec: dict, ctx, top: bool):
+    if top:
         _check_classes(ctx, spec)
     cls, builtin = ctx.lookup(spec)
     if cls is None:
@@ -426,6 +469,18 @@ def _revive(graph: _Graph, value):
 
 
 def _process(graph: _Graph, name: str, node) -> None:
+    from numkeras.saving.keras_v3.errors import ModelConfigError
+
+    try:
+        _call_node(graph, name, node)
+    except _NotReady:
+        raise
+    except _CONFIG_ERRORS as exc:
+        raise ModelConfigError(f"Cannot connect layer {name!r} as the config's inbound nodes "
+                               f"say: {type(exc).__name__}: {exc}") from exc
+
+
+def _call_node(graph: _Graph, name: str, node) -> None:
     layer = graph.layers[name]
     if isinstance(node, dict):
         args = _revive(graph, node.get("args", []))
@@ -526,15 +581,21 @@ def deserialize_model(config, custom_objects: dict | None = None):
     Raises :class:`UnknownClassError` listing every class numkeras cannot build.
     """
     from numkeras.saving.keras_v3.archive import parse_json
+    from numkeras.saving.keras_v3.errors import ModelConfigError
 
     if isinstance(config, (str, bytes)):
         config = parse_json(config.encode() if isinstance(config, str) else config,
                             "model config")
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError("Not a Keras model config: expected an object with 'class_name' and "
-                         "'config'.")
+        raise ModelConfigError("Not a Keras model config: expected an object with "
+                               "'class_name' and 'config'.")
     ctx = _Context(custom_objects)
-    _check_classes(ctx, config)
+    try:
+        _check_classes(ctx, config)
+    except UnknownClassError:
+        raise
+    except _CONFIG_ERRORS as exc:  # a class_name that is not a string, ...
+        raise ModelConfigError(f"Malformed model config: {type(exc).__name__}: {exc}") from exc
     return deserialize_layer(config, _ctx=ctx)
 
 
@@ -822,6 +883,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     import os
 
     from numkeras.saving import formats
+    from numkeras.saving.keras_v3.errors import ModelConfigError
     from numkeras.saving.paths import path_to_string
 
     filepath = path_to_string(filepath)
@@ -842,6 +904,10 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
             return _load_h5(filepath, custom_objects)
     except UnknownClassError as err:  # name the file in the one error listing everything
         raise UnknownClassError(f"{filepath}: {err}") from None
+    except ModelConfigError as err:
+        if filepath in str(err):
+            raise
+        raise ModelConfigError(f"{filepath}: {err}") from err.__cause__
     raise ValueError(f"{filepath} is neither a .keras archive nor an HDF5 file; load_model "
                      "reads those two formats (use load_weights for TF checkpoints).")
 
