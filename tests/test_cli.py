@@ -189,12 +189,23 @@ def test_convert_keras_to_every_format(tmp_path, dst, fmt, files):
     assert _same(model, restored)
 
 
-def test_convert_weights_only_needs_config(tmp_path):
+def test_convert_to_keras_from_weights_only_needs_a_model(tmp_path):
     _model().save_weights(str(tmp_path / "ckpt"))
+    code, _, err = _run("convert", tmp_path / "ckpt", tmp_path / "m.keras")
+    assert code == 2  # a usage error: say which input would provide the architecture
+    assert "weights only" in err and "--model" in err and ".keras" in err
+    assert str(tmp_path / "ckpt") in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_convert_weights_only_to_h5_needs_no_model(tmp_path):
+    model = _model(1)
+    model.save_weights(str(tmp_path / "ckpt"))
     code, _, err = _run("convert", tmp_path / "ckpt", tmp_path / "w.h5")
-    assert code == 1
-    assert "weights only" in err and "--config" in err and ".keras" in err
-    assert not (tmp_path / "w.h5").exists()
+    assert code == 0, err
+    restored = _model(2)
+    restored.load_weights(str(tmp_path / "w.h5"))
+    assert _same(model, restored)
 
 
 @pytest.mark.parametrize("wrap", [False, True])
@@ -218,7 +229,7 @@ def test_convert_refuses_to_overwrite_without_flag(tmp_path):
     model.save(str(tmp_path / "m.keras"))
     (tmp_path / "w.h5").write_bytes(b"keep me")
     code, _, err = _run("convert", tmp_path / "m.keras", tmp_path / "w.h5")
-    assert code == 1 and "--overwrite" in err
+    assert code == 2 and "--overwrite" in err
     assert (tmp_path / "w.h5").read_bytes() == b"keep me"
     code, _, _ = _run("convert", tmp_path / "m.keras", tmp_path / "w.h5", "--overwrite")
     assert code == 0
@@ -230,17 +241,19 @@ def test_convert_refuses_to_overwrite_without_flag(tmp_path):
 def test_convert_format_must_fit_the_suffix(tmp_path):
     _model().save(str(tmp_path / "m.keras"))
     code, _, err = _run("convert", tmp_path / "m.keras", tmp_path / "w.h5", "--format", "keras")
-    assert code == 1 and "needs a path with .keras" in err
+    assert code == 2 and "needs a path with .keras" in err
 
 
 def test_failed_convert_leaves_no_output(tmp_path, monkeypatch):
+    from numkeras.saving import convert
+
     model = _model()
     model.save(str(tmp_path / "m.keras"))
 
-    def broken_write(model, path, fmt, max_shard_size):
+    def broken_write(model, path, *args):
         open(path + ".data-00000-of-00001", "wb").write(b"partial")
         raise OSError("disk full")
-    monkeypatch.setattr(cli, "_write", broken_write)
-    code, _, err = _run("convert", tmp_path / "m.keras", tmp_path / "ckpt")
+    monkeypatch.setattr(convert, "_write_model", broken_write)
+    code, _, err = _run("convert", tmp_path / "m.keras", tmp_path / "new" / "deeper" / "ckpt")
     assert code == 1 and "disk full" in err
-    assert sorted(os.listdir(tmp_path)) == ["m.keras"]
+    assert sorted(os.listdir(tmp_path)) == ["m.keras"]  # nor the folders it created

@@ -21,6 +21,7 @@ import sys
 from numkeras.saving import formats
 from numkeras.saving.formats import load_format_for, save_format_for
 from numkeras.saving.paths import ask_to_proceed_with_overwrite, path_to_string
+from numkeras.saving.weights import read_weights, write_weights
 
 
 def save_weights(model, filepath, overwrite: bool = True, save_format=None, options=None,
@@ -103,4 +104,4 @@ def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwar
 
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model", "save_format_for",
-           "load_format_for"]
+           "load_format_for", "read_weights", "write_weights"]

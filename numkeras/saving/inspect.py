@@ -68,6 +68,8 @@ class Entry:
     object_path: str = ""
     variable: str = ""
     file: str = ""
+    #: The Keras weight name (``dense/kernel:0``) of a ``vars/N`` entry, when known.
+    keras_name: str = ""
 
     @property
     def size(self) -> int:

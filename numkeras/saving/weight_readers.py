@@ -202,29 +202,45 @@ def _bfloat16() -> np.dtype:
 
 # -- TF checkpoints and SavedModel variables ------------------------------------------------------
 
-def _full_names(reader) -> dict[str, str]:
-    """``checkpoint key -> variable name`` from the object graph (``{}`` without one)."""
-    from numkeras.saving.tf_checkpoint import protos
+def _graph_names(reader, prefix: str) -> tuple[dict[str, str], dict[str, int]]:
+    """``(checkpoint key -> variable name, checkpoint key -> position)`` from the object
+    graph: positions follow a depth-first walk from the root through each node's children in
+    order, which gives the model's layer order and each layer's variable order."""
+    from numkeras.saving.tf_checkpoint.restore import read_object_graph
 
-    graph = protos.TrackableObjectGraph.FromString(reader.read_string(OBJECT_GRAPH_KEY))
-    out = {}
-    for node in graph.nodes:
+    graph = read_object_graph(reader, prefix)
+    names, order = {}, {}
+    seen, stack = set(), [0]
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen or not 0 <= node_id < len(graph.nodes):
+            continue
+        seen.add(node_id)
+        node = graph.nodes[node_id]
+        for attribute in node.attributes:
+            order.setdefault(attribute.checkpoint_key, len(order))
+            if attribute.full_name:
+                names[attribute.checkpoint_key] = attribute.full_name
+        stack.extend(reversed([c.node_id for c in node.children]))
+    for node in graph.nodes:  # slot variables and unreachable nodes: their names only
         for attribute in node.attributes:
             if attribute.full_name:
-                out[attribute.checkpoint_key] = attribute.full_name
-    return out
+                names.setdefault(attribute.checkpoint_key, attribute.full_name)
+    return names, order
 
 
 def read_tf(prefix: str, fmt: str) -> WeightsMapping:
     """Every tensor but the object graph, named ``<variable name>:0`` (checkpoint key + ``:0``
-    in TF1 name-based checkpoints); values are read and CRC-checked on access."""
+    in TF1 name-based checkpoints) in the object graph's depth-first order (TF1: key order);
+    values are read and CRC-checked on access."""
     from numkeras.saving.tf_checkpoint.bundle import BundleReader
 
     reader = BundleReader(prefix)
     try:
         graph = OBJECT_GRAPH_KEY in reader
-        full = _full_names(reader) if graph else {}
+        full, order = _graph_names(reader, prefix) if graph else ({}, {})
         wanted = [k for k in reader.keys() if k != OBJECT_GRAPH_KEY]
+        wanted.sort(key=lambda k: order.get(k, len(order)))  # stable: the rest by key
         counts: dict[str, int] = {}
         for key in wanted:
             name = full.get(key, "" if graph else key)
