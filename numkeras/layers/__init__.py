@@ -79,12 +79,14 @@ __all__ += [
 # normalization, categorical preprocessing; functional merge helpers; serialize/deserialize.
 from numkeras.layers import (  # noqa: E402
     categorical,
+    cudnn_recurrent,
     image_augmentation,
     locally_connected,
     regularization,
     spectral_normalization,
 )
 from numkeras.layers.categorical import *  # noqa: E402, F403
+from numkeras.layers.cudnn_recurrent import *  # noqa: E402, F403
 from numkeras.layers.image_augmentation import *  # noqa: E402, F403
 from numkeras.layers.locally_connected import *  # noqa: E402, F403
 from numkeras.layers.merging import average, maximum, minimum, multiply, subtract  # noqa: E402
@@ -92,7 +94,8 @@ from numkeras.layers.regularization import *  # noqa: E402, F403
 from numkeras.layers.serialization import deserialize, serialize  # noqa: E402
 from numkeras.layers.spectral_normalization import *  # noqa: E402, F403
 
-__all__ += [name for module in (categorical, image_augmentation, locally_connected,
+__all__ += [name for module in (categorical, cudnn_recurrent, image_augmentation,
+                                locally_connected,
                                 regularization, spectral_normalization)
             for name in module.__all__]
 __all__ += ["average", "maximum", "minimum", "multiply", "subtract", "serialize", "deserialize"]

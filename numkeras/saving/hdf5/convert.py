@@ -14,14 +14,14 @@ class name                            rule
 ``Conv1D/2D/3D``, ``Conv2DTranspose`` a rank-4 kernel whose shape differs from the layer's is
                                       transposed with axes (3, 2, 0, 1) (old Theano-era layout)
 ``ConvLSTM2D``                        the same for the kernel and the recurrent kernel
-``LSTM``/``GRU`` (and CuDNN classes)  CuDNN <-> native conversions are **not** implemented:
-                                      a CuDNN-shaped bias is reported as a clear error
+``LSTM``/``GRU`` (and CuDNN classes)  CuDNN <-> native conversions (:mod:`.legacy_layouts`),
+                                      recognized by the bias shape
 ====================================  ==========================================================
 
-Differences from tf-keras, on purpose: the conv transposition is applied only when it makes
-the shape fit (tf-keras transposes blindly, then fails on assignment); Keras 1 files (no
-``keras_version``) are read as they are, and a Keras 1 conv/RNN layer whose values do not fit
-is reported as "Keras 1 layout not supported" instead of being converted.
+Keras 1 files (no ``keras_version``): conv kernels and per-gate RNN arrays are converted
+first, as tf-keras does (:mod:`.legacy_layouts`). Difference from tf-keras, on purpose: the
+conv transposition is applied only when it makes the shape fit (tf-keras transposes blindly,
+then fails on assignment).
 
 Values are :class:`Saved` handles: shape and dtype are known without reading the data, which
 is read only when a rule needs it (or later, straight into the variable).
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras.saving.hdf5 import legacy_layouts
 from numkeras.saving.hdf5.layout import legacy_weights
 
 
@@ -117,33 +118,16 @@ def _conv(n_kernels: int):
     return rule
 
 
-def _lstm(layer, values, version):
+def _rnn(layer, values, version):
+    """CuDNN <-> native LSTM/GRU weights (see :mod:`.legacy_layouts`), when the bias differs."""
     expected = _expected_shapes(layer)
-    if len(values) == 3 == len(expected) and values[2].shape != expected[2]:
-        units = expected[1][0] if len(expected[1]) == 2 else None
-        if units and values[2].shape == (8 * units,):
-            raise ConversionError(
-                f"the saved weights come from a CuDNNLSTM layer (bias of shape "
-                f"{values[2].shape}); converting CuDNN weights to {type(layer).__name__} is "
-                "not supported by numkeras. Load them in TensorFlow and re-save.")
-        if units and expected[2] == (8 * units,):
-            raise ConversionError("converting LSTM weights to CuDNNLSTM is not supported.")
-    return values
-
-
-def _gru(layer, values, version):
-    expected = _expected_shapes(layer)
-    if len(values) == 3 == len(expected) and values[2].shape != expected[2]:
-        units = expected[1][0] if len(expected[1]) == 2 else None
-        got = values[2].shape
-        if units and (got == (6 * units,) or expected[2] == (6 * units,)):
-            raise ConversionError(
-                f"the saved GRU bias has shape {got} and the layer's has shape {expected[2]}: "
-                "converting between CuDNNGRU and GRU weights is not supported by numkeras.")
-        if units and {got, expected[2]} == {(3 * units,), (2, 3 * units)}:
-            raise ConversionError(
-                "GRU(reset_after=False) is not compatible with GRU(reset_after=True)")
-    return values
+    if len(values) != 3 or len(expected) != 3 or values[2].shape == expected[2]:
+        return values
+    try:
+        arrays = legacy_layouts.convert_rnn(layer, [v.read() for v in values])
+    except legacy_layouts.LayoutError as exc:
+        raise ConversionError(str(exc)) from None
+    return [Saved(v.name, array=a) for v, a in zip(values, arrays)]
 
 
 _RULES = {
@@ -157,14 +141,14 @@ _RULES = {
     "Conv3D": _conv(1),
     "Conv2DTranspose": _conv(1),
     "ConvLSTM2D": _conv(2),
-    "LSTM": _lstm,
-    "CuDNNLSTM": _lstm,
-    "GRU": _gru,
-    "CuDNNGRU": _gru,
+    "LSTM": _rnn,
+    "CuDNNLSTM": _rnn,
+    "GRU": _rnn,
+    "CuDNNGRU": _rnn,
 }
-#: Classes whose Keras 1 layout tf-keras converts (numkeras reports them instead).
+#: Classes whose Keras 1 layout tf-keras converts (see :mod:`.legacy_layouts`).
 _KERAS1_CONVERTED = {"Conv1D", "Conv2D", "Conv2DTranspose", "Conv3D", "GRU", "LSTM",
-                     "ConvLSTM2D", "TimeDistributed"}
+                     "ConvLSTM2D"}
 
 
 def preprocess(layer, values: list[Saved], version: str = "2") -> list[Saved]:
@@ -173,14 +157,13 @@ def preprocess(layer, values: list[Saved], version: str = "2") -> list[Saved]:
     ``version`` is the file's ``keras_version`` (``"1"`` when absent). Values whose count
     does not match are returned unchanged, for the caller to report.
     """
-    rule = _RULES.get(type(layer).__name__)
+    name = type(layer).__name__
+    if version == "1" and name == "TimeDistributed":
+        values = preprocess(layer.layer, values, version)
+    if version == "1" and name in _KERAS1_CONVERTED and values:
+        arrays = legacy_layouts.keras1(layer, [v.read() for v in values])
+        values = [Saved(v.name, array=a) for v, a in zip(values, arrays)]
+    rule = _RULES.get(name)
     if rule is not None and len(values) == len(legacy_weights(layer)):
         values = rule(layer, list(values), version)
-    if version == "1" and type(layer).__name__ in _KERAS1_CONVERTED:
-        expected = _expected_shapes(layer)
-        if len(values) != len(expected) or [v.shape for v in values] != expected:
-            raise ConversionError(
-                f"the file has no keras_version attribute, so it was written by Keras 1, and "
-                f"converting Keras 1 {type(layer).__name__} weights is not supported by "
-                "numkeras. Load the file in Keras 2 and re-save it.")
     return values

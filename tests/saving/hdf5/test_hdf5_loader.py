@@ -216,14 +216,17 @@ def test_keras1_file_without_keras_version_loads_dense_layers(tmp_path):
     _equal(model.get_weights(), values)
 
 
-def test_keras1_conv_layout_is_reported_not_guessed(tmp_path):
-    model = keras.Sequential([keras.layers.Conv2D(2, (3, 3), input_shape=(5, 5, 1))])
+def test_keras1_conv_kernel_is_transposed_as_tf_keras_does(tmp_path):
+    # a Keras 1 "th"-ordered layer: channels first, kernel stored (out, in, rows, cols)
+    model = keras.Sequential([keras.layers.Conv2D(2, (3, 3), data_format="channels_first",
+                                                  input_shape=(1, 5, 5))])
     path = tmp_path / "w.h5"
-    write_file(path, {"conv2d": [("conv2d_W:0", np.zeros((2, 1, 3, 3), "float32")),
-                                 ("conv2d_b:0", np.zeros((2,), "float32"))]},
+    kernel = np.arange(18, dtype="float32").reshape(2, 1, 3, 3)  # (out, in, rows, cols)
+    write_file(path, {"conv2d": [("conv2d_W:0", kernel),
+                                 ("conv2d_b:0", np.ones((2,), "float32"))]},
                keras_version=None, top_level=False)
-    with pytest.raises(ValueError, match="written by Keras 1.*Conv2D"):
-        model.load_weights(path)
+    model.load_weights(path)
+    np.testing.assert_array_equal(model.get_weights()[0], kernel.transpose(2, 3, 1, 0))
 
 
 # -- topological skip_mismatch ------------------------------------------------------------
