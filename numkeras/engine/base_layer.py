@@ -21,6 +21,7 @@ from numkeras import backend
 from numkeras.engine import nest
 from numkeras.engine.keras_tensor import KerasTensor, get_mask, strip_mask, with_mask
 from numkeras.engine.node import Node
+from numkeras.engine.saving_protocol import OwnState
 from numkeras.engine.tracking import Trackable, tracked_objects
 from numkeras.engine.variable import Variable
 
@@ -54,8 +55,12 @@ def _accepts(method, arg: str) -> bool:
     return _signature_accepts(getattr(method, "__func__", method), arg)
 
 
-class Layer(Trackable):
-    """Base class of all layers. Subclasses implement ``build``, ``call`` and ``get_config``."""
+class Layer(OwnState, Trackable):
+    """Base class of all layers. Subclasses implement ``build``, ``call`` and ``get_config``.
+
+    The saving-protocol methods (``own_variables``, ``child_layers``, ``save_own_variables``,
+    ``load_own_variables``) come from :class:`~numkeras.engine.saving_protocol.OwnState`.
+    """
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
                  dynamic: bool = False, **kwargs):

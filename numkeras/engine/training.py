@@ -133,12 +133,21 @@ class Model(Layer):
         return _dedup(trainable + self._trainable_weights + non_trainable
                       + self._non_trainable_weights)
 
-    def _assert_weights_created(self) -> None:
+    # -- the saving protocol (see numkeras.engine.saving_protocol) ---------------------------
+    @property
+    def is_graph_network(self) -> bool:
+        """Whether this is a graph network (a functional model, or a built Sequential)."""
+        return bool(self.__dict__.get("_is_graph_network"))
+
+    def assert_weights_created(self) -> None:
+        """Raise ``ValueError`` if the model has no weights yet (it was never built)."""
         if not self.built:
             raise ValueError(
                 f"Weights for model '{self.name}' have not yet been created. Weights are "
                 "created when the model is first called on inputs or `build()` is called "
                 "with an `input_shape`.")
+
+    _assert_weights_created = assert_weights_created
 
     # -- building and calling --------------------------------------------------------------
     def build(self, input_shape) -> None:

@@ -10,7 +10,9 @@ checkpoint children, in tf-keras's order:
   (``current_learning_rate:0``; the schedule object itself is not tracked);
 - ``build(var_list)`` adds ``_index_dict`` (no trackables inside), then each optimizer's slot
   lists (``_momentums``, ``_velocities``, ...), whose variables are also appended to
-  ``_variables``.
+  ``_variables``. ``build`` (the base's and every subclass's) ends by running the pending
+  deferred restorations (:func:`~numkeras.engine.tracking.restores_after`), so a checkpoint
+  restored before the first step fills the slots as soon as they exist.
 
 >>> import numpy as np
 >>> from numkeras.engine.variable import Variable
@@ -34,7 +36,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from numkeras import backend
-from numkeras.engine.tracking import Trackable
+from numkeras.engine.saving_protocol import default_hook
+from numkeras.engine.tracking import Trackable, restores_after
 from numkeras.engine.variable import Variable
 from numkeras.optimizers import schedules as _schedules
 
@@ -99,6 +102,11 @@ class Optimizer(Trackable):
     ``global_clipnorm``, ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``,
     ``jit_compile`` (accepted; always reported ``False``, as tf-keras does without a GPU).
     """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:  # slots are created in build: restore them right after
+            cls.build = restores_after(cls.__dict__["build"])
 
     def __init__(self, name: str, weight_decay: float | None = 0, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,
@@ -213,6 +221,7 @@ class Optimizer(Trackable):
     def _var_key(self, variable) -> int:
         return id(variable)
 
+    @restores_after
     def build(self, var_list: list) -> None:
         """Create the per-variable state for ``var_list`` (once; later calls do nothing)."""
         if self._built:
@@ -374,12 +383,16 @@ class Optimizer(Trackable):
     def get_weights(self) -> list:
         return [v.numpy() for v in self._variables]
 
+    @default_hook
     def save_own_variables(self, store) -> None:
-        """Keras-3-style store: ``store[str(i)] = variables[i]``."""
+        """Keras 3's hook: ``store[str(i)] = variables[i]`` (the Keras 3 layout's ``vars``)."""
         for i, variable in enumerate(self._variables):
-            store[str(i)] = variable.numpy()
+            store[str(i)] = variable
 
+    @default_hook
     def load_own_variables(self, store) -> None:
+        """Keras 3's hook: assign ``store[str(i)]`` to ``variables[i]``; warn and skip on a
+        count mismatch (as Keras 3 does)."""
         if len(store.keys()) != len(self._variables):
             import warnings
 

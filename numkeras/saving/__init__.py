@@ -34,7 +34,7 @@ def save_weights(model, filepath, overwrite: bool = True, save_format=None, opti
         return remote.save_weights(model, filepath, overwrite=overwrite,
                                    save_format=save_format, options=options, **kwargs)
     fmt = save_format_for(filepath, save_format)
-    model._assert_weights_created()
+    model.assert_weights_created()
     target = formats.by_family(fmt)[0].marker(filepath)
     if not overwrite and os.path.isfile(target) and not ask_to_proceed_with_overwrite(target):
         return None

@@ -12,7 +12,11 @@ Slot hook for checkpoint formats:
   name in :meth:`get_slot_names` order, then variables in the order they first got a slot;
 - :meth:`OptimizerV2.create_slot` creates (or finds) the slot of ``variable`` named
   ``slot_name`` and assigns a restored value: restore before the first ``apply_gradients``
-  keeps the value, as TF's ``_create_or_restore_slot_variable`` does.
+  keeps the value, as TF's ``_create_or_restore_slot_variable`` does;
+- :meth:`OptimizerV2.create_lazy_state` creates ``iter`` and the hyperparameter variables
+  (which otherwise appear on first use), so a restore matches them at once;
+- ``_create_all_weights``, ``_create_slots`` and ``build`` (the base's and every
+  subclass's) end by running the pending deferred restorations.
 
 >>> import numpy as np
 >>> from numkeras.engine.variable import Variable
@@ -37,7 +41,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from numkeras import backend
-from numkeras.engine.tracking import Trackable
+from numkeras.engine.tracking import Trackable, restores_after
 from numkeras.engine.variable import Variable
 from numkeras.optimizers import schedules as _schedules
 from numkeras.optimizers.optimizer import (
@@ -49,10 +53,18 @@ from numkeras.optimizers.optimizer import (
 )
 
 _ALLOWED_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
+#: Methods that create state without assigning attributes (deferred restores run after them).
+_STATE_CREATING_METHODS = ("build", "_create_all_weights", "_create_slots")
 
 
 class OptimizerV2(Trackable):
     """Base class of the legacy optimizers: hyperparameters, slots, ``apply_gradients``."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _STATE_CREATING_METHODS:  # restore what they create right after
+            if name in cls.__dict__:
+                setattr(cls, name, restores_after(cls.__dict__[name]))
 
     def __init__(self, name: str, gradient_aggregator=None, gradient_transformers=None,
                  **kwargs):
@@ -285,9 +297,16 @@ class OptimizerV2(Trackable):
             return slot
         return self.add_slot(var, slot_name)
 
+    def create_lazy_state(self) -> None:
+        """Create ``iter`` and the hyperparameter variables now (saving protocol)."""
+        _ = self.iterations
+        self._create_hypers()
+
+    @restores_after
     def _create_slots(self, var_list: list) -> None:
         pass
 
+    @restores_after
     def _create_all_weights(self, var_list: list) -> None:
         _ = self.iterations
         self._create_hypers()

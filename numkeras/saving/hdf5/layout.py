@@ -155,4 +155,4 @@ def legacy_weights(layer) -> list:
 
 def own_weights(model) -> list:
     """The model's own variables (not its layers'), stored in ``top_level_model_weights``."""
-    return list(model._trainable_weights) + list(model._non_trainable_weights)
+    return model.own_variables()

@@ -60,9 +60,9 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: boo
     ``options`` is accepted and ignored (tf-keras ignores it for HDF5 too).
     """
     h5py = import_h5py("load")
-    if not model.built and not model.__dict__.get("_is_graph_network", False):
+    if not model.built and not model.is_graph_network:
         raise ValueError(_SUBCLASSED_NOT_BUILT)
-    model._assert_weights_created()
+    model.assert_weights_created()
     f = open_file(h5py, filepath)
     with f:
         with damage_is_an_error(lambda exc: None if filepath in str(exc)
@@ -313,7 +313,7 @@ class _Loader:
         for layer in self.model.layers:
             if layer.name in in_file:
                 continue
-            for sub in layer._flatten_layers(include_self=False):
+            for sub in layer.submodules:
                 if sub.name not in top and sub not in nested.get(sub.name, []):
                     nested.setdefault(sub.name, []).append(sub)
         covered: set[int] = set()
@@ -325,7 +325,7 @@ class _Loader:
                     self.report.unexpected.append(name)
                 continue
             for layer in targets:
-                covered.update(id(x) for x in layer._flatten_layers())
+                covered.update(id(x) for x in [layer] + layer.submodules)
                 _, problem = self._fit(layer, values)
                 if problem is None:
                     if values or legacy_weights(layer):
@@ -402,8 +402,8 @@ def _uncovered(layer, covered: set[int], prefix: str) -> list[str]:
     """Names of weighted layers under ``layer`` that no file group was paired with."""
     if id(layer) in covered or not legacy_weights(layer):
         return []
-    children = [sub for sub in layer._layers if legacy_weights(sub)]
-    if not any(id(x) in covered for x in layer._flatten_layers(include_self=False)):
+    children = [sub for sub in layer.child_layers() if legacy_weights(sub)]
+    if not any(id(x) in covered for x in layer.submodules):
         return [prefix + layer.name]
     out = []
     for sub in children:

@@ -63,7 +63,7 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
             f"by_name=True is not supported for {path!r}: .keras, .weights.h5 and .weights.json "
             "files store weights by object path, not by layer name, so only topological "
             "loading (by_name=False) is possible. Use a legacy .h5 weights file for by_name.")
-    model._assert_weights_created()
+    model.assert_weights_created()
     source = sources.open_source(path)
     try:
         return loading.execute(model, source, skip_mismatch=skip_mismatch)
@@ -88,7 +88,7 @@ def save_model(model, path, style: str = "keras3", include_optimizer: bool = Tru
                          f"Received: filepath={path}")
     if kwargs:
         raise TypeError(f"save_model() got unexpected keyword arguments {sorted(kwargs)}.")
-    model._assert_weights_created()
+    model.assert_weights_created()
     config = serialization.serialize_model(model, style=style)
     writing.save_archive(path, config, writing.h5_bytes(model))
 

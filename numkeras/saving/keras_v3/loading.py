@@ -34,6 +34,7 @@ class Plan:
 
     flavour: str
     assignments: list = field(default_factory=list)   # (variable, DatasetRef, label)
+    hooks: list = field(default_factory=list)         # (entry, [(value, DatasetRef)]): custom
     problems: list = field(default_factory=list)      # (entry, message) for layers
     notes: list = field(default_factory=list)         # (entry, message) for optimizers
     loaded: list = field(default_factory=list)
@@ -51,26 +52,34 @@ def _is_layer(obj) -> bool:
     return isinstance(obj, Layer)
 
 
+def _var_name(value, key: str) -> str:
+    """A stored value's variable name (a custom hook may store plain arrays: its key)."""
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else key
+
+
 def _match(entry: Entry, group: dict | None, filename: str) -> tuple[list, str | None]:
     """``([(variable, ref)], None)`` or ``([], problem)`` for one object."""
     group = group or {}
     expected = entry.variables
-    if len(group) != len(expected) or set(group) != {str(i) for i in range(len(group))}:
+    if len(group) != len(expected) or set(group) != set(entry.keys):
         kind = "Layer" if _is_layer(entry.obj) else type(entry.obj).__name__
         return [], (f"{kind} '{_label(entry)}' expected {len(expected)} variables, but "
                     f"received {len(group)} variables during loading (group "
-                    f"'{entry.group}' of {filename}). Expected: {[v.name for v in expected]}")
+                    f"'{entry.group}' of {filename}). Expected: "
+                    f"{[_var_name(v, k) for k, v in zip(entry.keys, expected)]}")
     pairs = []
-    for i, var in enumerate(expected):
-        ref = group[str(i)]
+    for key, var in zip(entry.keys, expected):
+        ref = group[key]
         if tuple(ref.shape) != tuple(var.shape):
-            return [], (f"Cannot load weights into '{_label(entry)}': variable '{var.name}' has "
-                        f"shape {tuple(var.shape)}, but '{entry.group}/{i}' in {filename} has "
-                        f"shape {tuple(ref.shape)}.")
+            return [], (f"Cannot load weights into '{_label(entry)}': variable "
+                        f"'{_var_name(var, key)}' has shape {tuple(var.shape)}, but "
+                        f"'{entry.group}/{key}' in {filename} has shape {tuple(ref.shape)}.")
         if not _castable(ref, np.dtype(var.dtype)):
-            return [], (f"Cannot load weights into '{_label(entry)}': variable '{var.name}' has "
-                        f"dtype {np.dtype(var.dtype).name}, but '{entry.group}/{i}' in "
-                        f"{filename} holds {ref.dtype} values, which cannot be cast to it.")
+            return [], (f"Cannot load weights into '{_label(entry)}': variable "
+                        f"'{_var_name(var, key)}' has dtype {np.dtype(var.dtype).name}, but "
+                        f"'{entry.group}/{key}' in {filename} holds {ref.dtype} values, which "
+                        "cannot be cast to it.")
         pairs.append((var, ref))
     return pairs, None
 
@@ -92,7 +101,10 @@ def make_plan(model, index, flavour: str) -> Plan:
             (plan.problems if _is_layer(entry.obj) else plan.notes).append((entry, problem))
             continue
         plan.used.add(path)
-        plan.assignments.extend((var, ref, _label(entry)) for var, ref in pairs)
+        if entry.direct:
+            plan.assignments.extend((var, ref, _label(entry)) for var, ref in pairs)
+        elif pairs:
+            plan.hooks.append((entry, pairs))
         if pairs:
             plan.loaded.append(_label(entry))
     return plan
@@ -150,7 +162,7 @@ def execute(model, source, skip_mismatch: bool = False) -> LoadReport:
         warnings.warn(f"Skipping variable loading for {type(entry.obj).__name__} "
                       f"'{_label(entry)}': {message}", UserWarning, stacklevel=3)
         report.skip(_label(entry), message)
-    source.assign([(var, ref) for var, ref, _ in plan.assignments], _cast)
+    _load_all(plan, source)
     report.loaded.extend(plan.loaded)
     report.unexpected.extend(sorted(p or "/" for p, g in index.groups.items()
                                     if g and p not in plan.used))
@@ -172,3 +184,37 @@ def _cast(value: np.ndarray, var) -> np.ndarray:
             raise ValueError(f"Variable '{var.name}': cannot cast the file's {value.dtype} "
                              f"values to {dtype}: {exc}") from exc
     return value
+
+
+def _load_all(plan: Plan, source) -> None:
+    """Assign the plan: objects with custom ``load_own_variables`` get their values through
+    it (read first; their variables are put back if anything later fails), every other
+    object is filled straight from the file."""
+    hooked = []
+    if plan.hooks:
+        values = source.read([ref for _, pairs in plan.hooks for _, ref in pairs])
+        for entry, pairs in plan.hooks:
+            store = {key: _cast(values[ref], var)
+                     for key, (var, ref) in zip(entry.keys, pairs)}
+            hooked.append((entry.obj, store))
+    saved = [(v, v.numpy()) for obj, _ in hooked for v in _variables_of(obj)]
+    try:
+        for obj, store in hooked:
+            obj.load_own_variables(store)
+        source.assign([(var, ref) for var, ref, _ in plan.assignments], _cast)
+    except BaseException:
+        for variable, value in saved:
+            variable.assign(value)
+        raise
+
+
+def _variables_of(obj) -> list:
+    """Every variable a custom ``load_own_variables`` of ``obj`` might change."""
+    from numkeras.engine.variable import Variable
+
+    store: dict = {}
+    obj.save_own_variables(store)
+    found = [v for v in store.values() if isinstance(v, Variable)]
+    found += list(getattr(obj, "weights", None) or []) if _is_layer(obj) else []
+    seen: set[int] = set()
+    return [v for v in found if not (id(v) in seen or seen.add(id(v)))]

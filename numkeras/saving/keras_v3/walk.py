@@ -1,8 +1,9 @@
 """Which path of the ``vars`` tree each object of a model owns, as tf-keras and Keras 3 see it.
 
 Both walk the object graph from the model, depth first: every Keras object (layer, optimizer)
-gets a path, and its *own* variables are stored as ``<path>/vars/0``, ``/1``, ... Children are
-found through attributes (here: ``_tracked_attributes()`` plus a model's ``layers``):
+gets a path, and what its ``save_own_variables`` stores goes to ``<path>/vars/0``, ``/1``, ...
+Children are found through attributes (here: the engine's ``tracked_children()`` without
+bookkeeping names, plus a model's ``layers``):
 
 - an attribute holding an object gives ``<path>/<attribute>``;
 - a list/tuple/dict attribute gives ``<path>/<attribute>/<snake_class_name>[_<i>]``, numbered
@@ -34,24 +35,22 @@ KERAS3 = "keras3"
 FLAVOURS = (KERAS3, TF_KERAS)
 LEGACY_LAYERS = "_layer_checkpoint_dependencies"
 
-# Attributes the walkers never follow: the engine's bookkeeping (tf-keras's ATTR_SKIPLIST).
-_SKIP = frozenset({
-    "_trainable_weights", "_non_trainable_weights", "_inbound_nodes", "_outbound_nodes",
-    "_input_layers", "_output_layers", "_layers", "_self_tracked_trackables",
-    "_layer_checkpoint_dependencies", "weights", "variables", "trainable_weights",
-    "non_trainable_weights", "trainable_variables", "non_trainable_variables", "submodules",
-    "inbound_nodes", "outbound_nodes", "_graph_layers", "_graph_nodes", "_stack",
-    "_stack_outputs", "_input_layer",
-})
-
 
 @dataclass
 class Entry:
-    """One Keras object of the walk: its path (``''`` = root) and its own variables."""
+    """One Keras object of the walk: its path (``''`` = root) and its own ``vars``.
+
+    ``keys`` and ``variables`` are what the object's ``save_own_variables`` put in its store,
+    in order: variables (or arrays, from a custom hook) under keys ``"0"``, ``"1"``, ...
+    ``direct`` says the object uses the engine's default hooks, so ``variables`` are its
+    own variables and a loader may fill them straight from the file.
+    """
 
     path: str
     obj: object
     variables: list = field(default_factory=list)
+    keys: list = field(default_factory=list)
+    direct: bool = True
 
     @property
     def group(self) -> str:
@@ -71,22 +70,23 @@ def is_saveable(obj) -> bool:
             and hasattr(obj, "save_own_variables"))
 
 
-def own_variables(obj) -> list:
-    """The variables stored in ``obj``'s own ``vars`` group, in file order.
+def own_store(obj) -> dict:
+    """What ``obj.save_own_variables(store)`` stores: ``{key: variable or array}``, in order.
 
-    Layers: ``_trainable_weights + _non_trainable_weights`` (trainable first, creation order);
-    other objects (optimizers): their ``variables``.
+    Layers store their own variables (trainable first, creation order), optimizers their
+    ``variables``; a custom layer may store anything (Keras 3's hook).
     """
-    from numkeras.engine.base_layer import Layer
+    store: dict = {}
+    obj.save_own_variables(store)
+    return store
 
-    if isinstance(obj, Layer):
-        return list(obj._trainable_weights) + list(obj._non_trainable_weights)
-    variables = getattr(obj, "variables", None)
-    if variables is None:
-        return []
-    if callable(variables) and not isinstance(variables, (list, tuple)):
-        variables = variables()
-    return list(variables)
+
+def _entry(obj, path: str) -> Entry:
+    from numkeras.engine.saving_protocol import default_hooks
+
+    store = own_store(obj)
+    return Entry(path, obj, list(store.values()), [str(k) for k in store],
+                 direct=default_hooks(obj))
 
 
 def _is_model(obj) -> bool:
@@ -96,14 +96,14 @@ def _is_model(obj) -> bool:
 
 
 def _children(obj, flavour: str) -> list[tuple[str, object]]:
-    items = [(name, value) for name, value in obj._tracked_attributes()
-             if name not in _SKIP and not name.startswith("__") and name != "layers"]
+    items = [(name, value) for name, value in obj.tracked_children(bookkeeping=False)
+             if not name.startswith("__") and name != "layers"]
     if _is_model(obj):
         items.append(("layers", obj.layers))
     if flavour == TF_KERAS:
         return sorted(items, key=lambda item: item[0], reverse=True)
     items.sort(key=lambda item: "~" + item[0] if item[0].startswith("_") else item[0])
-    if _is_model(obj) and obj._is_graph_network:
+    if _is_model(obj) and obj.is_graph_network:
         items.sort(key=lambda item: item[0] != "layers")
     return items
 
@@ -129,7 +129,7 @@ class _Walker:
         if id(obj) in self.visited:
             return
         self.visited.add(id(obj))
-        self.entries.append(Entry(path, obj, own_variables(obj)))
+        self.entries.append(_entry(obj, path))
         for name, value in _children(obj, self.flavour):
             child = f"{path}/{name}" if path else name
             if is_saveable(value):

@@ -15,6 +15,8 @@ import os
 import warnings
 import zipfile
 
+import numpy as np
+
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
 from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
@@ -29,9 +31,12 @@ def _name(obj) -> str | None:
 
 
 def write_vars(h5file, entries) -> None:
-    """Write each entry's ``vars`` group, straight from the variables' buffers (no copy)."""
+    """Write each entry's ``vars`` group: what its ``save_own_variables`` stored (variables are
+    written straight from their buffers, no copy)."""
     for entry in entries:
-        write_group(h5file, entry.path, _name(entry.obj), [v.value for v in entry.variables])
+        group = write_group(h5file, entry.path, _name(entry.obj), [])
+        for key, value in zip(entry.keys, entry.variables):
+            write_dataset(group, key, np.asarray(value))
 
 
 def save_h5(model, filepath: str) -> None:
@@ -67,8 +72,8 @@ def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
                          f"specified. Received: filepath={filepath}")
     entries = walk(model, KERAS3)
     max_bytes = float(max_shard_size) * 1024 ** 3
-    plan = sharded.plan_shards([(e.path, [v.nbytes for v in e.variables]) for e in entries],
-                               max_bytes)
+    plan = sharded.plan_shards([(e.path, [np.asarray(v).nbytes for v in e.variables])
+                                for e in entries], max_bytes)
     base, folder = sharded.base_name(filepath), os.path.dirname(os.path.abspath(filepath))
     names = [sharded.shard_name(base, index) for index in range(len(plan))]
     # Every shard and the manifest are complete on disk before any is renamed; the manifest
@@ -76,7 +81,7 @@ def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
     # never an old manifest naming a mix of old and new shards).
     with atomic_write_paths([os.path.join(folder, n) for n in names] + [filepath]) as tmps:
         weight_map = _write_shards(entries, plan, names, tmps[:-1])
-        total = float(sum(v.nbytes for e in entries for v in e.variables))
+        total = float(sum(np.asarray(v).nbytes for e in entries for v in e.variables))
         manifest = {"metadata": {"total_size": total}, "weight_map": weight_map}
         with open(tmps[-1], "w", encoding="utf-8") as f:
             f.write(json.dumps(manifest, indent=4))
@@ -111,7 +116,8 @@ def _write_shards(entries: list, plan: list, names: list[str], targets: list[str
                 group = groups.get(path)
                 if group is None:
                     group = groups[path] = f.create_group(f"{path}/vars" if path else "vars")
-                write_dataset(group, str(key), by_path[path].variables[key].value)
+                entry = by_path[path]
+                write_dataset(group, entry.keys[key], np.asarray(entry.variables[key]))
                 _record(weight_map, group.name, name)
     return weight_map
 

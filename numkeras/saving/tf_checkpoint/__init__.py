@@ -84,8 +84,7 @@ def _check_model_matched(model, job) -> None:
     from . import keras_view
 
     bound = {id(obj) for obj in job.bound.values()}
-    own = [v for v in model.weights] + [layer for layer in model._flatten_layers(
-        include_self=False)]
+    own = [v for v in model.weights] + list(model.submodules)
     if not own or any(id(o) in bound for o in own):
         return
     graph_root = [ref.local_name for ref in job.graph.nodes[0].children]

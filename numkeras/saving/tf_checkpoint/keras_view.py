@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from numkeras.engine.functional_model import Functional
 from numkeras.engine.tracking import Trackable
+from numkeras.engine.training import Model
 from numkeras.engine.variable import Variable
 
 _LAYER_PREFIX = "layer-"
@@ -67,7 +68,7 @@ def variable_of(obj) -> Variable | None:
 
 def _is_graph_model(obj) -> bool:
     """Functional and Sequential models (built or not) name their layers ``layer-i``."""
-    return isinstance(obj, Functional) or bool(obj.__dict__.get("_is_graph_network"))
+    return isinstance(obj, Functional) or (isinstance(obj, Model) and obj.is_graph_network)
 
 
 def _model_layers(model) -> list:
@@ -86,7 +87,7 @@ def _layer_dependencies(model) -> list[tuple[str, object]]:
 
 
 def _attribute_children(obj: Trackable) -> list[tuple[str, object]]:
-    return [(name, value) for name, value in obj._tracked_attributes() if is_node(value)]
+    return [(name, value) for name, value in obj.tracked_children() if is_node(value)]
 
 
 def _container_children(value) -> list[tuple[str, object]]:
@@ -133,7 +134,7 @@ def lookup(obj, name: str, cache: dict | None = None):
             layer = _lookup_layer(obj, name, cache)
             if layer is not None:
                 return layer
-        value = obj.__dict__.get("_tracked", {}).get(name)
+        value = obj.tracked_child(name)
         return value if is_node(value) else None
     if isinstance(obj, dict):
         for key, value in obj.items():
@@ -186,53 +187,13 @@ def create_slot(optimizer, variable, name: str, value):
 
 # -- objects that create state lazily -----------------------------------------------------------
 
-#: Methods after which an object may have new children without assigning attributes
-#: (2.11+ optimizers append slots to lists in ``build``; legacy ones add weights).
-_STATE_CREATING_METHODS = ("build", "_create_all_weights", "_create_slots")
-
-
 def materialize(obj) -> None:
     """Create state that exists as soon as it is first used, before matching its children.
 
-    Legacy optimizers create ``iter`` and their hyperparameter variables lazily; creating
-    them early gives the same variables (TensorFlow would restore them on creation).
+    The engine's ``create_lazy_state`` does it (legacy optimizers create ``iter`` and their
+    hyperparameter variables); creating them early gives the same variables (TensorFlow
+    would restore them on creation). State created later (an optimizer's slots in
+    ``build``) is restored by the deferred restorations the owner runs when it creates it.
     """
-    if isinstance(obj, Trackable) and hasattr(obj, "_create_hypers") and \
-            hasattr(obj, "get_slot_names"):
-        _ = obj.iterations
-        obj._create_hypers()
-
-
-def watch_state_creation(obj) -> None:
-    """Make ``obj`` run its deferred restorations after the methods that create its state.
-
-    Objects that assign attributes when they create state need nothing (the engine runs
-    deferred restorations on assignment); optimizers append to lists inside ``build``, so
-    their instance gets a wrapper that calls ``_run_deferred_restorations()`` afterwards.
-    """
-    from numkeras.engine.base_layer import Layer
-
-    if not isinstance(obj, Trackable) or isinstance(obj, (Layer, Variable)):
-        return
-    for name in _STATE_CREATING_METHODS:
-        method = getattr(type(obj), name, None)
-        if method is None or name in obj.__dict__:
-            continue
-        object.__setattr__(obj, name, _then_restore(obj, method))
-
-
-def _then_restore(obj, method):
-    """``method`` bound to ``obj``, followed by ``obj._run_deferred_restorations()``.
-
-    A bound method (not a closure), so ``copy.deepcopy(obj)`` rebinds it to the copy.
-    """
-    import functools
-    import types
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        result = method(self, *args, **kwargs)
-        self._run_deferred_restorations()
-        return result
-
-    return types.MethodType(wrapper, obj)
+    if isinstance(obj, Trackable):
+        obj.create_lazy_state()

@@ -4,8 +4,9 @@ The checkpoint's root node is bound to the root object; then, breadth first, eac
 reference of a bound node is looked up by its local name on the bound object
 (:func:`.keras_view.lookup`). Found children are bound and visited; children that do not
 exist yet but hold values are *deferred*: the owner gets a callback (the engine's
-``Trackable._add_deferred_restoration``) that restores them when they are created, e.g.
-when a layer builds its weights or an optimizer its slots. Values are read through each
+``Trackable.add_deferred_restoration``) that restores them when they are created, e.g.
+when a layer builds its weights or an optimizer its slots (the optimizers run pending
+restorations at the end of ``build`` and of slot creation). Values are read through each
 node's ``checkpoint_key``.
 
 Nothing is assigned unless everything can be: all matched keys, dtypes and shapes are
@@ -300,8 +301,7 @@ class _Restore:
 
     def _defer(self, deferred: list) -> None:
         for owner, path, node_id in deferred:
-            keras_view.watch_state_creation(owner)
-            owner._add_deferred_restoration(_DeferredChild(self, path, node_id))
+            owner.add_deferred_restoration(_DeferredChild(self, path, node_id))
 
     def _verify_deferred(self, deferred: list) -> None:
         """CRC-check the values deferred restores will need, so corruption shows now."""
