@@ -48,7 +48,7 @@ def _listed(names: list[str]) -> str:
 def load_mapping(model, weights: Mapping, filepath: str,
                  skip_mismatch: bool = False) -> LoadReport:
     """Assign ``weights[variable.name]`` to every weight of ``model``; all or nothing."""
-    model._assert_weights_created()
+    model.assert_weights_created()
     variables = list(model.weights)
     counts: dict[str, int] = {}
     for v in variables:

@@ -113,7 +113,7 @@ def _model_from_archive(source):
 
     try:
         model = deserialize_model(config)
-        model._assert_weights_created()
+        model.assert_weights_created()
     except Exception:  # an unknown class or unbuilt model: keep the file's own keys
         return None
     return model

@@ -18,7 +18,7 @@ _VARS_KEY = re.compile(r"^(?:(.+)/)?vars/(\d+)$")
 
 def model_arrays(model, path) -> dict:
     """``{weight name: value}`` of ``model`` in ``model.weights`` order (names unique)."""
-    model._assert_weights_created()
+    model.assert_weights_created()
     arrays: dict = {}
     for v in model.weights:
         if v.name in arrays:
