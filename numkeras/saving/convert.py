@@ -80,7 +80,7 @@ def model_from(path: str):
 
         model = deserialize_model(_config_file(path))
         try:
-            model._assert_weights_created()
+            model.assert_weights_created()
         except ValueError as exc:
             raise ValueError(f"the model in {path} has no weights yet ({exc}); give its "
                              "Input/input_shape in the config.") from None

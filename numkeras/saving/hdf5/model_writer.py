@@ -124,7 +124,7 @@ def save_model(model, filepath: str, include_optimizer: bool = True, overwrite: 
         raise TypeError(f"save_model() got unexpected keyword argument(s) for the HDF5 format: "
                         f"{sorted(kwargs)}")
     h5py = import_h5py("save")
-    model._assert_weights_created()
+    model.assert_weights_created()
     meta = model_metadata(model, include_optimizer)
     groups = plan_groups(model, h5py)
     optimizer = getattr(model, "optimizer", None)
