@@ -912,74 +912,30 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                      "reads those two formats (use load_weights for TF checkpoints).")
 
 
-_MAX_METADATA_BYTES = 256 * 2**20
-
-
-def _proto_fields(data: bytes, what: str):
-    """(field number, value) of a protobuf message: ints for varints, bytes for the rest."""
-
-    def varint(i: int) -> tuple[int, int]:
-        value = shift = 0
-        while True:
-            if i >= len(data) or shift > 63:
-                raise ValueError(f"{what} is truncated or corrupt (bad varint)")
-            byte = data[i]
-            value |= (byte & 0x7F) << shift
-            shift, i = shift + 7, i + 1
-            if byte < 0x80:
-                return value, i
-
-    i = 0
-    while i < len(data):
-        key, i = varint(i)
-        wire = key & 7
-        if wire == 0:
-            value, i = varint(i)
-        elif wire == 2:
-            size, i = varint(i)
-            if i + size > len(data):
-                raise ValueError(f"{what} is truncated or corrupt (a field of {size} bytes "
-                                 f"at offset {i} runs past the end)")
-            value, i = data[i:i + size], i + size
-        elif wire in (1, 5):
-            i += 8 if wire == 1 else 4
-            value = None
-        else:
-            raise ValueError(f"{what} is corrupt (wire type {wire} at offset {i})")
-        yield key >> 3, value
-
-
 def _load_saved_model(directory: str, custom_objects):
-    """A model rebuilt from a tf-keras SavedModel's ``keras_metadata.pb`` (the root's config),
-    with the weights read from ``variables/``. No graph or function of the SavedModel runs."""
+    """A model rebuilt from a tf-keras SavedModel's Keras metadata (the root's config, from
+    ``keras_metadata.pb`` or, TF 2.4-style, ``saved_model.pb``'s object graph), with the
+    weights read from ``variables/``. No graph or function of the SavedModel runs."""
     import json
-    import os
 
     from numkeras import saving
+    from numkeras.saving.tf_checkpoint.keras_metadata import root_metadata
 
-    path = os.path.join(directory, "keras_metadata.pb")
-    if not os.path.isfile(path):
+    try:  # keras_metadata.pb, or (TF 2.4) the object graph inside saved_model.pb
+        root, path = root_metadata(directory)
+    except FileNotFoundError:
+        root, path = None, None
+    if path is None or (root is None and not path.endswith("keras_metadata.pb")):
         what = ("a SavedModel without Keras metadata (written by tf.saved_model.save or Keras "
-                "3 export, not by tf-keras model.save)" if
-                os.path.isfile(os.path.join(directory, "saved_model.pb")) else "not a SavedModel")
+                "3 export, not by tf-keras model.save)" if path is not None
+                else "not a SavedModel")
         raise ValueError(f"Cannot rebuild a model from the directory {directory!r}: it is {what}"
                          ". Build the model in code and call model.load_weights(path) with the "
                          "SavedModel directory or checkpoint prefix.")
-    if os.path.getsize(path) > _MAX_METADATA_BYTES:
-        raise ValueError(f"{path} is larger than {_MAX_METADATA_BYTES} bytes; refusing to read it")
-    with open(path, "rb") as f:
-        data = f.read()
-    root = None
-    for number, node in _proto_fields(data, path):  # SavedMetadata.nodes (1)
-        if number != 1 or not isinstance(node, bytes):
-            continue
-        fields = dict(_proto_fields(node, path))  # node_path (3), metadata (5)
-        if fields.get(3) == b"root":
-            root = fields.get(5, b"")
-            break
     if root is None:
         raise ValueError(f"{path} has no metadata for the root object; build the model in code "
                          "and call model.load_weights(directory).")
+
     def decode(obj: dict):  # tf-keras json_utils.Encoder's tuples and shapes
         kind = obj.get("class_name")
         if kind in ("__tuple__", "TensorShape") and "items" in obj:

@@ -18,8 +18,13 @@ KERAS_METADATA = "keras_metadata.pb"
 
 
 def has_keras_metadata(folder: str) -> bool:
-    """Whether the SavedModel ``folder`` was written by tf-keras (it holds model configs)."""
-    return os.path.isfile(os.path.join(folder, KERAS_METADATA))
+    """Whether the SavedModel ``folder`` was written by tf-keras (it holds model configs, in
+    ``keras_metadata.pb`` or, from TF 2.4 and older, inside ``saved_model.pb``)."""
+    if os.path.isfile(os.path.join(folder, KERAS_METADATA)):
+        return True
+    from numkeras.saving.tf_checkpoint.keras_metadata import has_metadata
+
+    return has_metadata(folder)
 
 
 def _object_graph_names(reader) -> dict[str, tuple[str, str]]:
