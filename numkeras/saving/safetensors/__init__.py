@@ -150,7 +150,11 @@ def read_weights(path: str) -> WeightsMapping:
 
 def write(arrays: dict, path: str, metadata: dict | None = None) -> None:
     """Write ``arrays`` (name -> numeric array, in order) atomically with ``metadata``."""
-    from safetensors.numpy import save_file
+    try:
+        from safetensors.numpy import save_file
+    except ImportError as exc:
+        raise ImportError(f"Cannot write {path}: writing .safetensors needs the safetensors "
+                          "package: pip install 'numkeras[safetensors]'.") from exc
 
     from numkeras.saving.paths import atomic_write_path
 
