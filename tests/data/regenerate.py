@@ -10,6 +10,7 @@ Run it from the repository root, in the venv that has TensorFlow (``make test-ve
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py ops      # tests/data/ops/
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py formats  # tests/data/formats/
     TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py checkpoint  # tf_checkpoint/
+    TF_USE_LEGACY_KERAS=1 .venv/bin/python tests/data/regenerate.py layers   # tests/data/layers/
 
 - ``ops``: runs ``tests/ops`` once in one process with ``NUMKERAS_GOLDEN_RECORD=1``; every
   reference value a test asks TF for (``oracle(...)`` in ``tests/ops/_tf.py``) is written, with a
@@ -21,6 +22,9 @@ Run it from the repository root, in the venv that has TensorFlow (``make test-ve
 - ``checkpoint``: runs ``tests/data/make_tf_checkpoint.py``: bundles written by TF's ``SaveV2``
   and ``tf.train.Checkpoint`` for the tensors of ``tests/data/golden_bundles.py``, with TF's
   readings of them; ``tests/saving/tf_checkpoint/test_bundle_golden.py`` compares.
+- ``layers``: runs ``tests/data/make_layers.py``: tf-keras's outputs for the recurrent,
+  attention and normalization graphs of ``tests/data/golden_layers.py``;
+  ``tests/layers/test_golden_layers.py`` compares. Rerun it after adding a case there.
 
 Inputs come from fixed seeds, so rerunning gives the same files up to TF's own float rounding.
 Keep the files small (small shapes): the whole folder should stay under about 3 MB.
@@ -36,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PARTS = ("ops", "formats", "checkpoint")
+PARTS = ("ops", "formats", "checkpoint", "layers")
 
 
 def _check_tf() -> None:
@@ -71,6 +75,10 @@ def regenerate_checkpoint() -> None:
     runpy.run_path(str(HERE / "make_tf_checkpoint.py"), run_name="__main__")
 
 
+def regenerate_layers() -> None:
+    runpy.run_path(str(HERE / "make_layers.py"), run_name="__main__")
+
+
 def main(argv: list[str]) -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -85,6 +93,8 @@ def main(argv: list[str]) -> None:
         regenerate_formats()
     if "checkpoint" in parts:
         regenerate_checkpoint()
+    if "layers" in parts:
+        regenerate_layers()
     total = sum(p.stat().st_size for p in HERE.rglob("*") if p.is_file())
     print(f"tests/data holds {total / 1e6:.2f} MB")
 
