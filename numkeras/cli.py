@@ -295,10 +295,24 @@ def _show_graph(args, local: str) -> int:
 
 def cmd_verify(args) -> int:
     """``numkeras verify``: 0 when every tensor reads back intact, else 1 naming the entry."""
+    from numkeras import progress
     from numkeras.saving import inspect as nk_inspect
 
     with _readable(args.path) as (local, root, shown):
-        result = nk_inspect.verify(local)
+        on = progress.enabled(args.quiet)
+        if on:  # a bar over the tensors the metadata lists
+            try:
+                total = nk_inspect.inspect(local).count
+            except (ValueError, OSError, KeyError, RuntimeError):
+                total = None  # damaged: verify says how
+            ticks = progress.bar(iter(range(total)), total=total, desc="verifying", enabled=on)
+            nk_inspect.on_tensor_checked = lambda: next(ticks, None)
+        try:
+            result = nk_inspect.verify(local)
+        finally:
+            nk_inspect.on_tensor_checked = None
+            if on:
+                ticks.close()
     result.path = args.path
     result.file = _relabel(result.file, root, shown)
     result.problem = _relabel(result.problem, root, shown)

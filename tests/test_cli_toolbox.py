@@ -298,3 +298,47 @@ def test_safetensors_and_npz_inspect_and_verify(tmp_path):
         info = json.loads(run("inspect", tmp_path / name, "--json", check=0).stdout)
         assert [e["name"] for e in info["entries"]] == list(_expected(model))
         assert run("verify", tmp_path / name, check=0).stdout.startswith("OK ")
+
+
+# -- progress bars ----------------------------------------------------------------------------------
+
+def _stderr_on_a_terminal(*argv) -> tuple[int, str]:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.Popen([sys.executable, "-m", "numkeras", *map(str, argv)],
+                            stdout=subprocess.PIPE, stderr=slave, env=env, cwd=ROOT)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    proc.stdout.read()
+    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize("command", ["convert", "diff", "verify"])
+def test_progress_bar_on_a_terminal_only_and_not_with_quiet(tmp_path, command):
+    model = _model()
+    model.save_weights(str(tmp_path / "w.h5"))
+    args = {"convert": ["convert", tmp_path / "w.h5", tmp_path / "w.npz"],
+            "diff": ["diff", tmp_path / "w.h5", tmp_path / "w.h5"],
+            "verify": ["verify", tmp_path / "w.h5"]}[command]
+    label = {"convert": "converting", "diff": "comparing", "verify": "verifying"}[command]
+    code, err = _stderr_on_a_terminal(*args)
+    assert code == 0 and label in err and "/8 " in err, err  # 8 weights in all
+    if command == "convert":
+        args = ["convert", tmp_path / "w.h5", tmp_path / "w.npz", "--overwrite"]
+    code, err = _stderr_on_a_terminal(*args, "--quiet")
+    assert code == 0 and err == "", err

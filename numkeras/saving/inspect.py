@@ -201,8 +201,14 @@ def str_attr(value) -> str:
         else str(value)
 
 
+#: Called once per tensor ``verify`` reads (the command line's progress bar), or ``None``.
+on_tensor_checked = None
+
+
 def note_values(result: VerifyResult, file: str, key: str, value: np.ndarray) -> None:
     """Count one tensor read by ``verify``; NaN/infinite values become warnings."""
+    if on_tensor_checked is not None:
+        on_tensor_checked()
     result.checked += 1
     result.nbytes += int(value.nbytes) if value.dtype != object else 0
     if value.dtype.kind in "fc" and value.size and not np.all(np.isfinite(value)):

@@ -160,3 +160,12 @@ def test_keras_style_tf_keras_target_loads_in_tf_keras(tmp_path):
     loaded = tfk.models.load_model(str(tmp_path / "tfk.keras"))
     for a, b in zip(model.weights, loaded.weights):
         assert a.numpy().tobytes() == b.numpy().tobytes()
+
+
+def test_read_weights_of_a_tf_keras_saved_model(tmp_path):
+    model = _tf_keras_model()
+    model.save(str(tmp_path / "sm"), save_format="tf")
+    _identical(read_weights(str(tmp_path / "sm")), _theirs(model))
+    proc = run("convert", tmp_path / "sm", tmp_path / "w.npz", check=0)
+    assert "[saved-model]" in proc.stdout
+    _identical(read_weights(str(tmp_path / "w.npz")), _theirs(model))
