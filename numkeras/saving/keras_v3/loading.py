@@ -173,15 +173,16 @@ def _cast(value: np.ndarray, var) -> np.ndarray:
     """``value`` in the variable's dtype, converted before any variable is assigned (so that
     the assignments that follow cannot fail half-way)."""
     value = np.asarray(value)
+    name = _var_name(var, "?")
     if value.shape != tuple(var.shape):  # the file changed under us
-        raise ValueError(f"Variable '{var.name}': file value has shape {value.shape}, expected "
+        raise ValueError(f"Variable '{name}': file value has shape {value.shape}, expected "
                          f"{tuple(var.shape)}.")
     dtype = np.dtype(var.dtype)
     if value.dtype != dtype:
         try:
             value = value.astype(dtype)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"Variable '{var.name}': cannot cast the file's {value.dtype} "
+            raise ValueError(f"Variable '{name}': cannot cast the file's {value.dtype} "
                              f"values to {dtype}: {exc}") from exc
     return value
 
