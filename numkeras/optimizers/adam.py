@@ -9,7 +9,7 @@
 array([-0.1,  0.1], dtype=float32)
 >>> [v.name for v in opt.variables]
 ['iteration:0', 'Adam/m/dense/kernel:0', 'Adam/v/dense/kernel:0']
->>> [name for name, _ in opt._tracked_attributes()]
+>>> [name for name, _ in opt.tracked_children()]
 ['_variables', '_iterations', '_learning_rate', '_index_dict', '_momentums', '_velocities']
 """
 
@@ -111,7 +111,7 @@ class AdamW(Adam):
 class Adamax(Optimizer):
     """Adamax (infinity-norm Adam); slots ``_m`` (``m``) and ``_u`` (``u``) interleaved.
 
-    >>> [name for name, _ in Adamax()._tracked_attributes()]
+    >>> [name for name, _ in Adamax().tracked_children()]
     ['_variables', '_iterations', '_learning_rate']
     """
 
@@ -158,7 +158,7 @@ class Nadam(Optimizer):
 
     >>> opt = Nadam()
     >>> opt.build([Variable(np.zeros(1, "float32"), name="w")])
-    >>> [name for name, _ in opt._tracked_attributes()][3:]
+    >>> [name for name, _ in opt.tracked_children()][3:]
     ['_index_dict', '_momentums', '_velocities', '_u_product']
     """
 

@@ -19,7 +19,7 @@ checkpoint children, in tf-keras's order:
 >>> from numkeras.optimizers import SGD
 >>> w = Variable(np.ones(2, "float32"), name="w")
 >>> opt = SGD(learning_rate=0.5)
->>> [name for name, _ in opt._tracked_attributes()]
+>>> [name for name, _ in opt.tracked_children()]
 ['_variables', '_iterations', '_learning_rate']
 >>> _ = opt.apply_gradients([(np.array([1.0, 2.0]), w)])
 >>> w.numpy(), int(opt.iterations.numpy())

@@ -7,7 +7,7 @@
 >>> _ = opt.apply_gradients([(np.array([2.0]), w)])
 >>> w.numpy()  # lr * g / sqrt(g**2)
 array([-0.1], dtype=float32)
->>> [name for name, _ in opt._tracked_attributes()][3:]
+>>> [name for name, _ in opt.tracked_children()][3:]
 ['_index_dict', '_velocities', '_momentums', '_average_gradients']
 """
 

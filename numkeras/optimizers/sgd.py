@@ -8,7 +8,7 @@
 ...     _ = opt.apply_gradients([(np.ones(2), w)])
 >>> w.numpy()  # -0.1, then -0.1 + 0.9 * -0.1 - 0.1
 array([-0.29, -0.29], dtype=float32)
->>> [name for name, _ in opt._tracked_attributes()]
+>>> [name for name, _ in opt.tracked_children()]
 ['_variables', '_iterations', '_learning_rate', '_index_dict', 'momentums']
 """
 

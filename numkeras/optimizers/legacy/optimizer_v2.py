@@ -24,7 +24,7 @@ Slot hook for checkpoint formats:
 >>> w = Variable(np.zeros(2, "float32"), name="dense/kernel")
 >>> opt = legacy.Adam()
 >>> _ = opt.apply_gradients([(np.ones(2), w)])
->>> [name for name, _ in opt._tracked_attributes()]
+>>> [name for name, _ in opt.tracked_children()]
 ['iter', 'beta_1', 'beta_2', 'decay', 'learning_rate']
 >>> [v.name for v in opt.weights]
 ['Adam/iter:0', 'Adam/dense/kernel/m:0', 'Adam/dense/kernel/v:0']

@@ -11,7 +11,7 @@ its slot names (in :meth:`get_slot_names` order).
 ...     _ = opt.apply_gradients([(np.ones(2), w)])
 >>> w.numpy()
 array([-0.29, -0.29], dtype=float32)
->>> [name for name, _ in opt._tracked_attributes()], opt.get_slot_names()
+>>> [name for name, _ in opt.tracked_children()], opt.get_slot_names()
 (['iter', 'decay', 'learning_rate', 'momentum'], ['momentum'])
 """
 
