@@ -258,10 +258,54 @@ def _heap_hangs(read_at, offset: int, length: int) -> bool:
     return False
 
 
-def check_global_heaps(target, label: str, error: type = ValueError) -> None:
+def raw_data_extents(h5file) -> list[tuple[int, int]]:
+    """``(start, end)`` byte ranges of the contiguous datasets' values in the open
+    ``h5file``: bulk data, never HDF5 metadata, so :func:`check_global_heaps` skips them.
+
+    Only dataset headers are read (no attribute, no value); chunked and compact datasets
+    are not listed (their bytes are scanned like metadata).
+    """
+    h5py = import_h5py()
+    names: list[bytes] = []
+
+    def visit(name, info):
+        if info.type == h5py.h5o.TYPE_DATASET:
+            names.append(name)
+
+    try:
+        h5py.h5o.visit(h5file.id, visit, info=True)
+    except DAMAGE_ERRORS:
+        return []  # damaged structure: scan everything
+    extents = []
+    for name in names:
+        try:
+            dataset = h5py.h5d.open(h5file.id, name)
+            if dataset.get_create_plist().get_layout() != h5py.h5d.CONTIGUOUS:
+                continue
+            offset = dataset.get_offset()
+            size = dataset.get_storage_size()
+        except DAMAGE_ERRORS:
+            continue
+        if offset is not None and size:
+            extents.append((offset, offset + size))
+    return extents
+
+
+# Files already checked, by identity (device, inode, size, mtime): one load opens the same
+# file several times (sniffing, then reading) and checks it once.
+_CHECKED: dict[tuple, None] = {}
+_CHECKED_MAX = 64
+
+
+def check_global_heaps(target, label: str, error: type = ValueError, h5file=None) -> None:
     """Refuse (``error`` naming ``label``) an HDF5 file (a path or a seekable binary file
     object) with a global heap collection that would hang HDF5 when a variable-length
     string (such as tf-keras's ``keras_version`` or ``model_config``) is read.
+
+    The file is searched for collections (signature ``GCOL``); given ``h5file`` (the same
+    file opened by h5py, no attribute read yet), the dataset values are skipped (see
+    :func:`raw_data_extents`), so the cost follows the size of the metadata, not of the
+    weights.  A file checked once is not checked again until it changes.
 
     >>> import io
     >>> check_global_heaps(io.BytesIO(b"GCOL\\x01\\0\\0\\0" + (4096).to_bytes(8, "little")
@@ -271,6 +315,12 @@ def check_global_heaps(target, label: str, error: type = ValueError) -> None:
     ValueError: x.h5: a global heap collection at byte 0 is damaged (an object of size 0); the file is damaged.
     """
     own = isinstance(target, (str, os.PathLike))
+    key = None
+    if own:
+        st = os.stat(target)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if key in _CHECKED:
+            return
     f = open(target, "rb") if own else target
     try:
         start = f.tell() if not own else 0
@@ -281,31 +331,58 @@ def check_global_heaps(target, label: str, error: type = ValueError) -> None:
             f.seek(offset)
             return f.read(n)
 
-        pos, tail = 0, b""
-        while pos < length:
-            chunk = read_at(pos, 1 << 22)
-            if not chunk:
-                break
-            block = tail + chunk
-            base = pos - len(tail)
-            i = block.find(b"GCOL")
-            while i >= 0:
-                if _heap_hangs(read_at, base + i, length):
-                    raise error(f"{label}: a global heap collection at byte {base + i} is "
-                                "damaged (an object of size 0); the file is damaged.")
-                i = block.find(b"GCOL", i + 1)
-            tail = block[-3:]
-            pos += len(chunk)
+        skip = raw_data_extents(h5file) if h5file is not None else []
+        for lo, hi in _gaps(skip, length):
+            _scan_range(read_at, lo, hi, length, label, error)
         if not own:
             f.seek(start)
     finally:
         if own:
             f.close()
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = None
+
+
+def _gaps(skip, length: int) -> list[tuple[int, int]]:
+    """The parts of ``[0, length)`` not covered by the ``skip`` ranges."""
+    gaps, pos = [], 0
+    for lo, hi in sorted(skip):
+        if lo > pos:
+            gaps.append((pos, min(lo, length)))
+        pos = max(pos, hi)
+    if pos < length:
+        gaps.append((pos, length))
+    return [(lo, hi) for lo, hi in gaps if hi > lo]
+
+
+def _scan_range(read_at, lo: int, hi: int, length: int, label: str, error: type) -> None:
+    pos, tail = lo, b""
+    while pos < hi:
+        chunk = read_at(pos, min(1 << 22, hi - pos))
+        if not chunk:
+            break
+        block = tail + chunk
+        base = pos - len(tail)
+        i = block.find(b"GCOL")
+        while i >= 0:
+            if _heap_hangs(read_at, base + i, length):
+                raise error(f"{label}: a global heap collection at byte {base + i} is "
+                            "damaged (an object of size 0); the file is damaged.")
+            i = block.find(b"GCOL", i + 1)
+        tail = block[-3:]
+        pos += len(chunk)
 
 
 def open_file(target, label: str, error: type = ValueError):
-    """``h5py.File(target, "r")`` after :func:`check_global_heaps`; h5py's open errors
-    pass unchanged (callers name the file)."""
+    """``h5py.File(target, "r")``, refused by :func:`check_global_heaps` before anything
+    reads an attribute; h5py's open errors pass unchanged (callers name the file)."""
     h5py = import_h5py()
-    check_global_heaps(target, label, error)
-    return h5py.File(target, "r")
+    f = h5py.File(target, "r")
+    try:
+        check_global_heaps(target, label, error, h5file=f)
+    except BaseException:
+        f.close()
+        raise
+    return f

@@ -93,13 +93,19 @@ def open_file(h5py, filepath: str):
     """``h5py.File(filepath, 'r')`` with errors that name the file and say what is wrong."""
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No weights file at {filepath!r}.")
-    h5common.check_global_heaps(filepath, f"Cannot read weights from {filepath!r}")
     try:
-        return h5py.File(filepath, "r")
+        f = h5py.File(filepath, "r")
     except OSError as exc:
         what = ("it is truncated or damaged" if head(filepath) == HDF5_MAGIC
                 else "it is not an HDF5 file")
         raise OSError(f"Cannot read weights from {filepath!r}: {what} ({exc}).") from exc
+    try:  # before any attribute is read
+        h5common.check_global_heaps(filepath, f"Cannot read weights from {filepath!r}",
+                                    h5file=f)
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 def weights_root(f, filepath: str):
