@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: demo test lint bench venv test-venv clean protos
+.PHONY: demo test lint bench venv test-venv clean protos stress
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) -m bench
+
+# SIGKILL at random instants while re-saving in place: 200 kills per format (make test: 40).
+stress: $(VENV)/.test
+	NUMKERAS_STRESS_KILLS=200 $(PY) -m pytest -q tests/robustness/test_sigkill_stress.py
 
 protos:
 	numkeras/saving/tf_checkpoint/protos/regen.sh

@@ -229,6 +229,10 @@ def load_format_for(filepath: str) -> str:
         return "h5"
     if os.path.isfile(filepath + INDEX_SUFFIX) or os.path.isdir(filepath):
         return "tf"
+    from numkeras.saving.crashsafe import backup_name
+
+    if os.path.isfile(backup_name(os.path.abspath(filepath + INDEX_SUFFIX))):
+        return "tf"  # a save replacing it was killed; the loader puts the previous back
     if os.path.isfile(filepath):
         start = head(filepath)
         if start == HDF5_MAGIC:

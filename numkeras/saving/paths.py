@@ -120,7 +120,9 @@ def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Cannot save to {filepath!r}: the folder {directory!r} does "
                                 "not exist. Create it first.")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(filepath) + ".",
+    from numkeras.saving.crashsafe import clean_stale_temps, temp_prefix
+
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(os.path.basename(filepath)),
                                suffix=suffix + ".tmp")
     os.close(fd)
     try:
@@ -130,6 +132,7 @@ def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
         fsync_dir(directory)
+        clean_stale_temps(directory)  # debris of killed saves
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
@@ -137,16 +140,15 @@ def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def atomic_write_paths(filepaths: list[str]) -> Iterator[list[str]]:
+def atomic_write_paths(filepaths: list[str], part_pattern: str = "") -> Iterator[list[str]]:
     """Temporary paths beside each of ``filepaths``; on success each replaces its target.
 
     For saves made of several files whose **last** path is the commit marker (a manifest or
     an index naming the others): every file is written and fsynced before any is renamed,
-    then they are renamed in order, the marker last. Names fixed by a format cannot all be
-    replaced at once, so if the save replaces files that an existing marker names, that old
-    marker is deleted first: a save interrupted during the renames leaves no marker (loads
-    fail with a clear "not found") instead of an old marker naming a mix of old and new
-    files. If the body raises, nothing is renamed or deleted and the temporary files go.
+    then they are renamed in order, the marker last, keeping the previous version
+    recoverable until the new one is complete (:func:`~numkeras.saving.crashsafe.
+    commit_replacing`; ``part_pattern`` is the glob pattern of the data files' base names).
+    If the body raises, nothing is renamed or deleted and the temporary files go.
 
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
@@ -158,16 +160,18 @@ def atomic_write_paths(filepaths: list[str]) -> Iterator[list[str]]:
     >>> sorted(os.listdir(folder))
     ['a.bin', 'index']
     """
+    from numkeras.saving.crashsafe import commit_replacing, temp_prefix
+
     pending: list[str] = []
-    done = 0
+    committing = False
     try:
         for filepath in filepaths:
             directory = os.path.dirname(os.path.abspath(filepath))
             if not os.path.isdir(directory):
                 raise FileNotFoundError(f"Cannot save to {filepath!r}: the folder {directory!r} "
                                         "does not exist. Create it first.")
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(filepath) + ".",
-                                       suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp",
+                                       prefix=temp_prefix(os.path.basename(filepath)))
             os.close(fd)
             pending.append(tmp)
             os.chmod(tmp, 0o666 & ~_umask())
@@ -175,18 +179,11 @@ def atomic_write_paths(filepaths: list[str]) -> Iterator[list[str]]:
         for tmp in pending:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        *parts, marker = filepaths
-        with commit_lock(os.path.dirname(os.path.abspath(marker))):
-            if os.path.exists(marker) and any(os.path.exists(p) for p in parts):
-                os.remove(marker)
-                fsync_dir(os.path.dirname(os.path.abspath(marker)))
-            for tmp, filepath in zip(pending, filepaths):
-                os.replace(tmp, filepath)
-                done += 1
-            for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in filepaths}):
-                fsync_dir(directory)
+        with commit_lock(os.path.dirname(os.path.abspath(filepaths[-1]))):
+            committing = True
+            commit_replacing(list(zip(pending, filepaths)), part_pattern)
     except BaseException:
-        for tmp in pending[done:]:
+        for tmp in pending if not committing else [p for p in pending if os.path.exists(p)]:
             with contextlib.suppress(OSError):
                 os.remove(tmp)
         raise

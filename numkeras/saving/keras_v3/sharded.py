@@ -32,6 +32,17 @@ def shard_name(base: str, index: int) -> str:
     return f"{base}_{index:05d}.weights.h5"
 
 
+def shard_pattern(base: str) -> str:
+    """A glob pattern (escaped) matching every shard name of ``base``.
+
+    >>> shard_pattern("m[1]")
+    'm[[]1]_*.weights.h5'
+    """
+    import glob
+
+    return glob.escape(base) + "_*.weights.h5"
+
+
 def plan_shards(groups: list[tuple[str, list[int]]], max_bytes: float) -> list[list]:
     """Assign each variable ``(group, key, shard)`` greedily; one list per shard.
 

@@ -136,7 +136,11 @@ class ShardedSource(Source):
     """A ``.weights.json`` manifest and its shard files (all beside it, all present)."""
 
     def __init__(self, filename: str):
+        from numkeras.saving.crashsafe import recover
+
         self.folder = os.path.dirname(os.path.abspath(filename))
+        # a save replacing this manifest and its shards was killed: put the previous back
+        recover(filename, sharded.shard_pattern(sharded.base_name(filename)))
         # Shared lock on the folder until close(): a save committing new shards and a new
         # manifest there waits, so this load never mixes shards of two saves.
         self._lock = lock_folder(self.folder, shared=True)

@@ -79,7 +79,8 @@ def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
     # Every shard and the manifest are complete on disk before any is renamed; the manifest
     # is renamed last (see atomic_write_paths: a kill during the renames leaves no manifest,
     # never an old manifest naming a mix of old and new shards).
-    with atomic_write_paths([os.path.join(folder, n) for n in names] + [filepath]) as tmps:
+    with atomic_write_paths([os.path.join(folder, n) for n in names] + [filepath],
+                            sharded.shard_pattern(base)) as tmps:
         weight_map = _write_shards(entries, plan, names, tmps[:-1])
         total = float(sum(np.asarray(v).nbytes for e in entries for v in e.variables))
         manifest = {"metadata": {"total_size": total}, "weight_map": weight_map}

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from typing import BinaryIO
+
+from numkeras.saving.crashsafe import temp_name
 
 __all__ = ["PendingFile", "atomic_write_bytes", "fsync_dir"]
 
@@ -47,7 +48,7 @@ class PendingFile:
         # the umask, so the renamed file gets the permissions of a normally created one.
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         for _ in range(100):
-            self.temp_path = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+            self.temp_path = os.path.join(folder, temp_name(name))
             try:
                 fd = os.open(self.temp_path, flags, 0o666)
                 break

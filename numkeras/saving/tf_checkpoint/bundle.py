@@ -41,6 +41,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from ..crashsafe import commit_replacing
 from ..paths import commit_lock
 from . import crc, protos
 from ._files import PendingFile, fsync_dir, pending_files
@@ -78,6 +79,19 @@ def index_filename(prefix: str | os.PathLike[str]) -> str:
     'out/ckpt-1.index'
     """
     return f"{os.fspath(prefix)}.index"
+
+
+def data_pattern(prefix: str | os.PathLike[str]) -> str:
+    """A glob pattern (escaped) of the base names of the data files of ``prefix``.
+
+    >>> data_pattern("runs/exp[1]/w")
+    'w.data-*'
+    >>> data_pattern("w[1]")
+    'w[[]1].data-*'
+    """
+    import glob
+
+    return glob.escape(os.path.basename(os.fspath(prefix))) + ".data-*"
 
 
 def data_filename(prefix: str | os.PathLike[str], shard_id: int, num_shards: int) -> str:
@@ -357,17 +371,13 @@ class BundleWriter:
                 # One commit at a time per folder (threads or processes saving the same
                 # prefix would otherwise interleave renames: one's index over another's data).
                 with commit_lock(folder):
-                    if os.path.exists(index_path) and any(os.path.exists(p.path)
-                                                          for p in self._pending):
-                        # Overwriting a checkpoint in place: its data files keep their names,
-                        # so retire the old index first -- a kill during the renames then
-                        # leaves no index (a clean "not found"), never an old index over new
-                        # data.
-                        os.remove(index_path)
-                        fsync_dir(folder)
-                    for pending in self._pending:  # data first: the index is the commit marker
-                        pending.commit()
-                    index.commit()
+                    # Data first, the index (the commit marker) last; overwriting a checkpoint
+                    # in place keeps the previous index/data recoverable until the new pair
+                    # is complete (crashsafe: a kill at any instant loses neither).
+                    commit_replacing([(p.temp_path, p.path) for p in self._pending + [index]],
+                                     data_pattern(self.prefix))
+                    for pending in self._pending + [index]:
+                        pending._done = True
             fsync_dir(folder)
         except BaseException:
             self.abort()

@@ -80,12 +80,23 @@ def resolve_checkpoint_prefix(path: str) -> str:
                 "but checkpoint either doesn't exist, or is incorrectly formatted."
                 + _prefixes_hint(path))
         return prefix
+    recover_prefix(path)
     if not os.path.isfile(path + ".index"):
         raise FileNotFoundError(
             f"Failed to find any matching files for {path}: there is no {path + '.index'!r}. "
             "Pass the checkpoint prefix (the path given to save_weights or returned by "
             "Checkpoint.save), e.g. numkeras.train.latest_checkpoint(directory).")
     return path
+
+
+def recover_prefix(prefix: str) -> bool:
+    """Put back the previous index/data of ``prefix`` if a save replacing them in place was
+    killed before its new index was in place (see :mod:`numkeras.saving.crashsafe`)."""
+    from numkeras.saving.crashsafe import recover
+
+    from .bundle import data_pattern
+
+    return recover(prefix + ".index", data_pattern(prefix))
 
 
 def _prefixes_hint(directory: str) -> str:
@@ -618,6 +629,7 @@ def restore(root, prefix: str, attached=(), options=None, hint: str = "", check=
 
     # Shared lock on the folder while reading: a save committing a new index and data at this
     # prefix (it takes the lock exclusively) waits, so this load never mixes two versions.
+    recover_prefix(prefix)
     lock = lock_folder(os.path.dirname(os.path.abspath(prefix)), shared=True)
     reader = None
     try:

@@ -206,6 +206,9 @@ def latest_checkpoint(directory: str | os.PathLike[str],
         return None
     if state is None:
         return None
+    from .restore import recover_prefix
+
+    recover_prefix(state.model_checkpoint_path)  # a kill while it was re-saved in place
     if os.path.exists(state.model_checkpoint_path + ".index"):
         return state.model_checkpoint_path
     return None
