@@ -125,8 +125,13 @@ class CheckpointManager:
             if hours and stamp - hours * 3600.0 >= self._last_preserved_timestamp:
                 self._last_preserved_timestamp = stamp
                 continue
-            _delete_if_exists(path + ".index")
-            _delete_if_exists(path + ".data-?????-of-?????")
+            # glob.escape: a folder or prefix named like "exp[ab]" must not match siblings
+            folder, base = (glob.escape(p) for p in os.path.split(path))
+            _delete_if_exists(glob.escape(path) + ".index")
+            _delete_if_exists(glob.escape(path) + ".data-?????-of-?????")
+            # and the backups of an interrupted in-place save of it (saving.crashsafe)
+            _delete_if_exists(os.path.join(folder, f".{base}.index.prev"))
+            _delete_if_exists(os.path.join(folder, f".{base}.data-?????-of-?????.prev"))
 
     def _record_state(self) -> None:
         from numkeras.saving.tf_checkpoint.state import update_checkpoint_state

@@ -21,6 +21,8 @@ import time
 import pytest
 from robustness_formats import FORMATS, fill, load_outcome, small_model, weights
 
+import numkeras as nk
+
 KILLS = int(os.environ.get("NUMKERAS_STRESS_KILLS", "40"))
 
 
@@ -42,12 +44,24 @@ def _child(save, model, first_seed: int) -> None:
         os._exit(1)
 
 
+def _restarted_manager_saver(model, folder):
+    """Each save is made by a fresh CheckpointManager that numbers on from the latest
+    checkpoint on disk, as a training run restarted after a kill does."""
+    def save():
+        manager = nk.train.CheckpointManager(nk.train.Checkpoint(model=model),
+                                             os.path.join(folder, "mgr"), max_to_keep=1)
+        latest = manager.latest_checkpoint
+        return manager.save(checkpoint_number=int(latest.rsplit("-", 1)[1]) + 1 if latest
+                            else 1)
+    return save
+
+
 @pytest.mark.parametrize("name", ["tf", "weights_json", "manager"])
 def test_random_sigkills_always_leave_the_previous_or_new_version(tmp_path, name):
     fmt = FORMATS[name]
     folder = str(tmp_path)
     model = small_model(0)
-    save = fmt.saver(model, folder)
+    save = (_restarted_manager_saver if name == "manager" else fmt.saver)(model, folder)
     path = save()
     t0 = time.perf_counter()
     save()
@@ -86,3 +100,22 @@ def test_random_sigkills_always_leave_the_previous_or_new_version(tmp_path, name
     fmt.load(target, path)
     assert all((a == b).all() for a, b in zip(weights(target), weights(model)))
     assert outcomes["ok"] == KILLS
+
+
+def test_checkpoint_manager_escapes_its_folder_in_glob_patterns(tmp_path):
+    """Issue 11 case 12: ``runs/exp[ab]`` was passed to glob unescaped, so the manager
+    deleted ``runs/expa``'s checkpoint and kept its own."""
+    model = small_model(0)
+    sibling = nk.train.CheckpointManager(nk.train.Checkpoint(model=model),
+                                         str(tmp_path / "expa"), max_to_keep=1)
+    sibling.save()
+    manager = nk.train.CheckpointManager(nk.train.Checkpoint(model=model),
+                                         str(tmp_path / "exp[ab]"), max_to_keep=1)
+    first = manager.save()
+    fill(model, 3)
+    manager.save()
+    manager.save()
+    assert os.path.exists(os.path.join(str(tmp_path / "expa"), "ckpt-1.index"))
+    assert not os.path.exists(first + ".index")
+    assert sorted(n for n in os.listdir(tmp_path / "exp[ab]") if n.endswith(".index")) == \
+        ["ckpt-3.index"]
