@@ -215,6 +215,15 @@ class Model(Layer):
         object.__setattr__(self, "_compile_loss_weights", loss_weights)
         object.__setattr__(self, "compiled", True)
 
+    def compile_args(self) -> dict:
+        """What the last ``compile`` recorded (saving protocol; tf-keras's
+        ``_get_compile_args``): ``loss``, ``metrics``, ``weighted_metrics`` and
+        ``loss_weights`` as given, each ``None`` if the model was never compiled."""
+        return {"loss": getattr(self, "loss", None),
+                "metrics": self.__dict__.get("_compile_metrics"),
+                "weighted_metrics": self.__dict__.get("_compile_weighted_metrics"),
+                "loss_weights": self.__dict__.get("_compile_loss_weights")}
+
     def fit(self, *args, **kwargs):
         """Not available: numkeras has no automatic differentiation."""
         raise NotImplementedError(

@@ -31,7 +31,8 @@ PRIVATE = re.compile(r"^_[a-z][a-z0-9_]*$")
 PENDING_GRAPH_CONFIG = {
     "serialization.py": {"_is_graph_network", "_inbound_nodes", "_input_layer",
                          "_batch_input_shape", "_graph_nodes", "_input_layers",
-                         "_nested_inputs", "_nested_outputs"},
+                         "_nested_inputs", "_nested_outputs",
+                         "_preserve_input_structure_in_config"},
 }
 
 
@@ -89,6 +90,13 @@ def violations(source: str, engine_names: set[str], own: set[str] = frozenset(),
         elif node.attr in engine_names and node.attr not in own and node.attr not in allowed \
                 and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
             found.append(f"{node.lineno}: .{node.attr}")
+    for node in ast.walk(tree):  # getattr(obj, "_name") is the same access spelled as a string
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("getattr", "hasattr", "setattr", "delattr") and \
+                len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and \
+                node.args[1].value in engine_names and node.args[1].value not in own and \
+                node.args[1].value not in allowed:
+            found.append(f"{node.lineno}: {node.func.id}(..., {node.args[1].value!r})")
     return found
 
 
@@ -106,6 +114,7 @@ def test_the_scan_sees_what_the_formats_used_to_do(engine_names):
                  "obj._create_hypers()",
                  "owner._add_deferred_restoration(callback)",
                  "subs = layer._flatten_layers(include_self=False)",
+                 "metrics = getattr(model, '_compile_metrics', None)",
                  "model._assert_weights_created()"):
         assert violations(line, engine_names), line
 

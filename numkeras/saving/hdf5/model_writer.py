@@ -73,10 +73,10 @@ def model_metadata(model, include_optimizer: bool = True) -> dict:
                                            "config": spec["config"]})}
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(model, "compiled", False):
-        training = {"loss": getattr(model, "loss", None),
-                    "metrics": getattr(model, "_compile_metrics", None),
-                    "weighted_metrics": getattr(model, "_compile_weighted_metrics", None),
-                    "loss_weights": getattr(model, "_compile_loss_weights", None),
+        args = model.compile_args()
+        training = {"loss": args["loss"], "metrics": args["metrics"],
+                    "weighted_metrics": args["weighted_metrics"],
+                    "loss_weights": args["loss_weights"],
                     "optimizer_config": optimizer_config(optimizer)}
         try:
             json.dumps(training, default=_json_default)
