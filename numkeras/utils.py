@@ -9,16 +9,19 @@ array([[1., 0., 0.],
 
 from __future__ import annotations
 
-import contextlib
 import random
 
 import numpy as np
 
+from numkeras.saving.registry import (
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    register_keras_serializable,
+)
+
 __all__ = ["set_random_seed", "to_categorical", "normalize", "register_keras_serializable",
            "get_custom_objects", "custom_object_scope", "get_registered_name"]
-
-_GLOBAL_CUSTOM_OBJECTS: dict = {}
-_GLOBAL_CUSTOM_NAMES: dict = {}
 
 
 def set_random_seed(seed: int) -> None:
@@ -56,44 +59,3 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis)
-
-
-def register_keras_serializable(package: str = "Custom", name: str | None = None):
-    """Register a class or function under ``"package>name"`` so ``load_model`` finds it
-    without ``custom_objects`` (the files of tf-keras and Keras 3 record that name)."""
-    if ">" in package:
-        raise ValueError("Invalid package name: '>' is not allowed in package names.")
-
-    def decorator(arg):
-        class_name = name if name is not None else arg.__name__
-        registered = f"{package}>{class_name}"
-        if isinstance(arg, type) and not hasattr(arg, "get_config"):
-            raise ValueError("Cannot register a class that does not have a get_config() method.")
-        _GLOBAL_CUSTOM_OBJECTS[registered] = arg
-        _GLOBAL_CUSTOM_NAMES[arg] = registered
-        return arg
-
-    return decorator
-
-
-def get_registered_name(obj) -> str:
-    """The ``"package>name"`` ``obj`` was registered under, else its ``__name__``."""
-    return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", type(obj).__name__))
-
-
-def get_custom_objects() -> dict:
-    """The global registry (``{"package>name": class}``); may be updated in place."""
-    return _GLOBAL_CUSTOM_OBJECTS
-
-
-@contextlib.contextmanager
-def custom_object_scope(*scopes: dict):
-    """Temporarily add the ``scopes`` dicts to the global registry."""
-    saved = dict(_GLOBAL_CUSTOM_OBJECTS)
-    for scope in scopes:
-        _GLOBAL_CUSTOM_OBJECTS.update(scope or {})
-    try:
-        yield
-    finally:
-        _GLOBAL_CUSTOM_OBJECTS.clear()
-        _GLOBAL_CUSTOM_OBJECTS.update(saved)

@@ -16,12 +16,12 @@ Each format module provides ``save_weights(model, path, **options)`` and
 from __future__ import annotations
 
 import os
-import sys
 
 from numkeras.saving import formats
 from numkeras.saving.formats import load_format_for, save_format_for
 from numkeras.saving.paths import ask_to_proceed_with_overwrite, path_to_string
 from numkeras.saving.weights import read_weights, write_weights
+from numkeras.train import _writer
 
 
 def save_weights(model, filepath, overwrite: bool = True, save_format=None, options=None,
@@ -51,7 +51,7 @@ def _is_remote(filepath) -> bool:
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True):
     """``numkeras.models.load_model`` that also accepts remote URLs (staged locally)."""
-    from numkeras.saving import serialization
+    from numkeras.saving import model_loading
 
     filepath = path_to_string(filepath)
     if _is_remote(filepath):
@@ -59,7 +59,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
 
         return remote.load_model(filepath, custom_objects=custom_objects, compile=compile,
                                  safe_mode=safe_mode)
-    return serialization.load_model(filepath, custom_objects=custom_objects, compile=compile,
+    return model_loading.load_model(filepath, custom_objects=custom_objects, compile=compile,
                                     safe_mode=safe_mode)
 
 
@@ -80,9 +80,7 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
 
 def _wait_for_async_save(model) -> None:
     """Finish ``model``'s pending asynchronous TF-format save (if any) before reading files."""
-    writer = sys.modules.get("numkeras.train._writer")  # loaded only if async saves were used
-    if writer is not None:
-        writer.sync(model)
+    _writer.sync(model)
 
 
 def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwargs):

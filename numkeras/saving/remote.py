@@ -302,7 +302,7 @@ def save_model(model, url: str, overwrite: bool = True, save_format=None, **kwar
 def load_model(url: str, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True):
     """``numkeras.models.load_model`` for a URL: download, then rebuild (no code runs)."""
-    from numkeras.saving.serialization import load_model as load_local
+    from numkeras.saving.model_loading import load_model as load_local
 
     with staged_read(url) as local, _mention(url):
         return load_local(local, custom_objects=custom_objects, compile=compile,

@@ -29,9 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from numkeras import backend
+from numkeras.engine.graph_config import KERAS3, TF_KERAS
 
-TF_KERAS = "tf_keras"
-KERAS3 = "keras3"
 FLAVOURS = (KERAS3, TF_KERAS)
 LEGACY_LAYERS = "_layer_checkpoint_dependencies"
 

@@ -11,10 +11,9 @@ import os
 from numkeras.saving.inspect import Corrupt, Entry, Inventory, VerifyResult, dtype_name, note_values
 from numkeras.saving.tf_checkpoint.bundle import BundleReader, data_filename, index_filename
 from numkeras.saving.tf_checkpoint.errors import CheckpointFormatError
+from numkeras.saving.tf_checkpoint.keras_metadata import KERAS_METADATA, has_metadata
 
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
-#: The file tf-keras's ``model.save`` adds to a SavedModel: the configs of its objects.
-KERAS_METADATA = "keras_metadata.pb"
 
 
 def has_keras_metadata(folder: str) -> bool:
@@ -22,8 +21,6 @@ def has_keras_metadata(folder: str) -> bool:
     ``keras_metadata.pb`` or, from TF 2.4 and older, inside ``saved_model.pb``)."""
     if os.path.isfile(os.path.join(folder, KERAS_METADATA)):
         return True
-    from numkeras.saving.tf_checkpoint.keras_metadata import has_metadata
-
     return has_metadata(folder)
 
 

@@ -1,7 +1,8 @@
 """Protobuf message classes for the TensorFlow checkpoint format, in a private pool.
 
 The ``.proto`` files in this folder are numkeras' own, wire- and text-compatible with
-TensorFlow's (same package ``tensorflow``, same message names, field names and numbers).
+TensorFlow's (same package ``tensorflow``, same message names, field names and numbers;
+tf-keras's ``SavedMetadata`` of ``keras_metadata.pb`` is in package ``tf_keras``).
 ``regen.sh`` compiles them with protoc into ``_descriptor_set.py``, a serialized
 ``FileDescriptorSet``.  Here that set is loaded into a **private** ``DescriptorPool``: the
 process-wide default pool may already hold TensorFlow's own ``tensorflow.BundleEntryProto``
@@ -32,6 +33,7 @@ __all__ = [
     "BundleEntryProto",
     "BundleHeaderProto",
     "CheckpointState",
+    "SavedMetadata",
     "TensorShapeProto",
     "TensorSliceProto",
     "TrackableObjectGraph",
@@ -82,3 +84,5 @@ BundleHeaderProto = message_class("tensorflow.BundleHeaderProto")
 BundleEntryProto = message_class("tensorflow.BundleEntryProto")
 TrackableObjectGraph = message_class("tensorflow.TrackableObjectGraph")
 CheckpointState = message_class("tensorflow.CheckpointState")
+#: tf-keras's ``keras_metadata.pb`` in a SavedModel (package ``tf_keras`` here).
+SavedMetadata = message_class("tf_keras.SavedMetadata")

@@ -18,6 +18,8 @@ PROTO_SOURCES_SHA256 = {
         "b8938d38a82566e23c838ab5fd543080abc2a0d20f3e9356c285cef3517a9ac6",
     "checkpoint_state.proto":
         "4d3160df2023b7d22c41c77556565256638fba099bab7af668628e49c3e5db71",
+    "saved_metadata.proto":
+        "43d8d0b1f78daa28a48060474595269563cb0c13e5b281cb64e9a438f50bb1bd",
 }
 
 FILE_DESCRIPTOR_SET = (
@@ -90,5 +92,11 @@ FILE_DESCRIPTOR_SET = (
     b'\x15model_checkpoint_path\x18\x01 \x01(\tR\x13modelCheckpointPath\x12;\n\x1aall_model_c'
     b'heckpoint_paths\x18\x02 \x03(\tR\x17allModelCheckpointPaths\x12E\n\x1fall_model_checkpo'
     b'int_timestamps\x18\x03 \x03(\x01R\x1callModelCheckpointTimestamps\x128\n\x18last_preser'
-    b'ved_timestamp\x18\x04 \x01(\x01R\x16lastPreservedTimestampb\x06proto3'
+    b'ved_timestamp\x18\x04 \x01(\x01R\x16lastPreservedTimestampb\x06proto3\n\xb0\x02\n\x14sa'
+    b'ved_metadata.proto\x12\x08tf_keras\x1a\x0eversions.proto"<\n\rSavedMetadata\x12+\n\x05n'
+    b'odes\x18\x01 \x03(\x0b2\x15.tf_keras.SavedObjectR\x05nodes"\xb7\x01\n\x0bSavedObject'
+    b'\x12\x17\n\x07node_id\x18\x02 \x01(\x05R\x06nodeId\x12\x1b\n\tnode_path\x18\x03 \x01(\t'
+    b'R\x08nodePath\x12\x1e\n\nidentifier\x18\x04 \x01(\tR\nidentifier\x12\x1a\n\x08metadata'
+    b'\x18\x05 \x01(\x0cR\x08metadata\x120\n\x07version\x18\x06 \x01(\x0b2\x16.tensorflow.Ver'
+    b'sionDefR\x07versionJ\x04\x08\x01\x10\x02b\x06proto3'
 )
