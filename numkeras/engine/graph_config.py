@@ -24,9 +24,12 @@ passed in as ``layer_spec(layer, style)`` and ``build_layer(spec)``.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from numkeras.engine import nest
+from numkeras.engine.base_layer import _ALLOWED_KWARGS, Layer
 from numkeras.engine.functional_model import Functional
 from numkeras.engine.input_layer import InputLayer
 from numkeras.engine.keras_tensor import KerasTensor
@@ -410,3 +413,32 @@ def _node_spec(node, nodes: _Nodes):
         return jsonable(value)
 
     return {"args": [k3(a) for a in node.call_args], "kwargs": k3(dict(node.call_kwargs))}
+
+
+# -- layer constructors (what a config's arguments may be) -----------------------------------
+def constructor_keywords(cls) -> tuple[set, bool]:
+    """``(keywords, open_ended)``: the constructor keywords of layer class ``cls``, following
+    ``**kwargs`` up to ``Layer`` (whose own keywords count too); ``open_ended`` when a
+    ``**kwargs`` goes nowhere known."""
+    names: set = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters
+        names |= {p for p in params if p != "self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            return names, False
+        if klass is Layer:
+            return names | _ALLOWED_KWARGS, False
+    return names, True
+
+
+def own_constructor_keywords(cls) -> set:
+    """Constructor parameters ``cls`` declares itself (not via Layer's ``**kwargs``)."""
+    names: set = set()
+    for klass in cls.__mro__:
+        if klass is Layer:
+            break
+        if "__init__" in vars(klass):
+            names |= set(inspect.signature(klass.__init__).parameters)
+    return names

@@ -17,12 +17,17 @@ The switch between the two is named ``style`` everywhere; its values :data:`KERA
 
 from __future__ import annotations
 
-import inspect
 import warnings
 
 from numkeras import initializers
-from numkeras.engine.base_layer import _ALLOWED_KWARGS, Layer
-from numkeras.engine.graph_config import KERAS3, STYLES, TF_KERAS
+from numkeras.engine.base_layer import Layer
+from numkeras.engine.graph_config import (
+    KERAS3,
+    STYLES,
+    TF_KERAS,
+    constructor_keywords,
+    own_constructor_keywords,
+)
 from numkeras.engine.input_layer import InputLayer
 from numkeras.saving.registry import DTYPE_POLICIES, MODELS, TF_OP_CLASSES, layer_classes
 
@@ -44,21 +49,6 @@ _KERAS3_REFUSES = {
 
 
 # -- reading: a file's config as numkeras's arguments ----------------------------------------
-def _accepted(cls) -> tuple[set, bool]:
-    """Constructor keywords of ``cls`` (following ``**kwargs`` up to Layer)."""
-    names: set = set()
-    for klass in cls.__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(klass.__init__).parameters
-        names |= {p for p in params if p != "self"}
-        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-            return names, False
-        if klass is Layer:
-            return names | _ALLOWED_KWARGS, False
-    return names, True
-
-
 def policy_dtype(value):
     """A Keras 3 dtype policy (or a ``mixed_*`` name) as the dtype numkeras computes in."""
     if isinstance(value, dict) and value.get("class_name") in DTYPE_POLICIES:
@@ -99,7 +89,7 @@ def _drop_unknown(cls, config: dict, label: str) -> dict:
     A class with its own ``from_config`` gets any other unknown option to decide on; for
     the rest an unknown option that is set is an error.
     """
-    accepted, open_ended = _accepted(cls)
+    accepted, open_ended = constructor_keywords(cls)
     if open_ended:
         return config
     lenient = _overrides_from_config(cls)
@@ -161,7 +151,7 @@ def keras3_layer_config(cls, config: dict) -> dict:
                          f"tf.{config.get('function')}, which Keras 3 files cannot hold (Keras 3 "
                          "has no TFOpLambda). Save in tf-keras style instead: model.save('m.h5') "
                          "or numkeras.saving.keras_v3.save_model(model, path, style='tf_keras').")
-    own = _own_params(cls)
+    own = own_constructor_keywords(cls)
     for key in _TF_KERAS_ONLY:
         if key in own and key not in _NOT_IN_KERAS3:
             continue
@@ -191,12 +181,3 @@ def _keras3_nested(value):
     return {k: _keras3_nested(v) for k, v in value.items()}
 
 
-def _own_params(cls) -> set:
-    """Constructor parameters ``cls`` declares itself (not via Layer's ``**kwargs``)."""
-    names: set = set()
-    for klass in cls.__mro__:
-        if klass is Layer:
-            break
-        if "__init__" in vars(klass):
-            names |= set(inspect.signature(klass.__init__).parameters)
-    return names

@@ -26,14 +26,9 @@ from numkeras import backend, layers
 ROOT = pathlib.Path(numkeras.__file__).parent
 ENGINE_PACKAGES = ("engine", "layers", "optimizers")
 PRIVATE = re.compile(r"^_[a-z][a-z0-9_]*$")
-#: Graph-config code still in saving/serialization.py until it moves into engine/ (issue 9,
-#: scope 2): the only engine-private names it may read, and nothing else may.
-PENDING_GRAPH_CONFIG = {
-    "serialization.py": {"_is_graph_network", "_inbound_nodes", "_input_layer",
-                         "_batch_input_shape", "_graph_nodes", "_input_layers",
-                         "_nested_inputs", "_nested_outputs",
-                         "_preserve_input_structure_in_config"},
-}
+#: Engine-private names a saving module may still read (none: the graph config moved to
+#: numkeras/engine/graph_config.py).
+PENDING_GRAPH_CONFIG: dict = {}
 
 
 def _sources(*packages: str):
