@@ -12,6 +12,9 @@ The engine knows the graph; how one layer is named in a config (its class, regis
 name, the dialect of its arguments) is :mod:`numkeras.saving.serialization`'s business,
 passed in as ``layer_spec(layer, style)`` and ``build_layer(spec)``.
 
+(Longer than most modules: the reader and the writer of both graph spellings stay together,
+so that each rule about node indices is read next to the code that writes it.)
+
 >>> from numkeras import Input, Model, backend, layers
 >>> backend.clear_session()
 >>> x = Input((3,))
