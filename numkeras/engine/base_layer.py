@@ -23,7 +23,7 @@ from numkeras.engine.keras_tensor import KerasTensor, get_mask, strip_mask, with
 from numkeras.engine.node import Node
 from numkeras.engine.saving_protocol import OwnState
 from numkeras.engine.tracking import Trackable, tracked_objects
-from numkeras.engine.variable import Variable
+from numkeras.engine.variable import Variable, _as_dtype, charge
 
 _ALLOWED_KWARGS = {
     "input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
@@ -162,6 +162,8 @@ class Layer(OwnState, Trackable):
             is_float = np.issubdtype(np.dtype(dtype), np.floating) or dtype == "bfloat16"
             initializer = "glorot_uniform" if is_float else "zeros"
         init = initializers.get(initializer)
+        charge(int(np.prod(shape, dtype=np.float64)) * _as_dtype(dtype).itemsize,
+               f"weight {name!r} of shape {shape} in layer {self.name!r}")
         value = init(shape, dtype=dtype)
         var = Variable(value, name=backend.scoped_name(name), trainable=trainable, dtype=dtype)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)

@@ -159,7 +159,7 @@ def _revive(graph: _Graph, value):
 
 #: What a malformed layer entry raises while it is rebuilt (the caller's ``error`` says so).
 CONFIG_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError,
-                 OverflowError)
+                 OverflowError, MemoryError)
 
 
 def _process(graph: _Graph, name: str, node, error: type) -> None:

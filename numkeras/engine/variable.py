@@ -15,9 +15,48 @@ ValueError: Cannot assign a value of shape (3, 2) to variable 'dense/kernel:0' o
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from numkeras.engine.tracking import Trackable
+
+#: ``[bytes left, make_error]`` while :func:`allocation_budget` is active.
+_BUDGET: contextvars.ContextVar = contextvars.ContextVar("numkeras_variable_budget",
+                                                         default=None)
+
+
+@contextlib.contextmanager
+def allocation_budget(nbytes: int, make_error: Callable[[str, int], Exception]
+                      ) -> Iterator[None]:
+    """Within the block, creating variables of more than ``nbytes`` bytes in all raises
+    ``make_error(what, nbytes)`` *before* the variable is allocated (a model rebuilt from a
+    file's config is bounded by the size of the file's weights).
+
+    >>> with allocation_budget(100, lambda what, n: ValueError(f"{what}: {n} bytes")):
+    ...     charge(80, "a")
+    ...     charge(80, "b")
+    Traceback (most recent call last):
+    ...
+    ValueError: b: 80 bytes
+    """
+    token = _BUDGET.set([int(nbytes), make_error])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def charge(nbytes: int, what: str) -> None:
+    """Count ``nbytes`` against the active :func:`allocation_budget` (if any)."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    budget[0] -= nbytes
+    if budget[0] < 0:
+        raise budget[1](what, nbytes)
 
 
 def _as_dtype(dtype) -> np.dtype:

@@ -108,9 +108,42 @@ def _load_archive(filepath: str, custom_objects):
         if source.config is None:
             raise KerasFileError(f"{filepath}: the archive has no 'config.json' entry, so the "
                                  "model cannot be rebuilt (load_weights can still read it).")
-        model = deserialize_model(source.config, custom_objects)
+        total = sum(int(np.prod(ref.shape, dtype=np.float64)) * ref.dtype.itemsize
+                    for refs in source.index().groups.values() for ref in refs.values())
+        with _bounded_by_file(filepath, total):
+            model = deserialize_model(source.config, custom_objects)
         loading.execute(model, source)
     return model
+
+
+#: A model rebuilt from a file may create at most this many bytes of variables more than
+#: twice what the file's weights hold (checked before each variable is allocated).
+BUILD_SLACK_BYTES = 16 << 20
+
+
+def _bounded_by_file(filepath: str, total: int):
+    """Building a model from ``filepath``'s config may not allocate variables beyond what
+    its weights (``total`` bytes) can fill: a config declaring huge layers over a small
+    file is refused before the allocation (not after hundreds of MiB, or a MemoryError)."""
+    from numkeras.engine.variable import allocation_budget
+
+    def refuse(what: str, nbytes: int) -> Exception:
+        return ModelConfigError(
+            f"{filepath}: the config declares {what} ({nbytes} bytes), but the file's weights "
+            f"hold only {total} bytes in all: the config does not match its weights "
+            "(refused before allocating it).")
+
+    return allocation_budget(2 * total + BUILD_SLACK_BYTES, refuse)
+
+
+def _h5_weight_bytes(filepath: str) -> int:
+    """Bytes of every dataset in an HDF5 file (metadata only, nothing read)."""
+    h5py = h5common.import_h5py()
+    sizes = []
+    with h5common.open_file(filepath, filepath) as f:
+        f.visititems(lambda _, obj: sizes.append(int(obj.size) * obj.dtype.itemsize)
+                     if isinstance(obj, h5py.Dataset) and obj.shape is not None else None)
+    return sum(sizes)
 
 
 def _load_h5(filepath: str, custom_objects):
@@ -121,7 +154,8 @@ def _load_h5(filepath: str, custom_objects):
                          "only. Build the model in code and call model.load_weights().")
     if isinstance(raw, np.ndarray):
         raw = raw.item()
-    model = deserialize_model(raw if isinstance(raw, bytes) else str(raw).encode(),
-                              custom_objects)
+    with _bounded_by_file(filepath, _h5_weight_bytes(filepath)):
+        model = deserialize_model(raw if isinstance(raw, bytes) else str(raw).encode(),
+                                  custom_objects)
     saving.load_weights(model, filepath)
     return model

@@ -108,3 +108,29 @@ def test_valid_config_still_loads(valid):
     path, _ = valid
     assert [layer.name for layer in nk.saving.load_model(path).layers][1:] == \
         ["dense_in", "dense_out"]
+
+
+# -- issue 11 case 7: declared shapes are checked against the file before allocating ----------
+
+@pytest.mark.parametrize("units", [8000, 200000])
+def test_huge_declared_layer_is_refused_before_allocating(tmp_path, valid, units):
+    """The weights file holds a few hundred bytes; the config declares an input of ``units``
+    features and a Dense of ``units`` units (256 MB, then 160 GB of kernel)."""
+    import tracemalloc
+
+    _, members = valid
+    config = json.loads(members["config.json"])
+    first = config["config"]["layers"][0]
+    first["config"]["batch_shape"] = [None, units]
+    _dense(config, "dense_in")["config"]["units"] = units
+    path = str(tmp_path / "huge.keras")
+    _write(path, members, config)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelConfigError) as info:
+            nk.saving.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert path in str(info.value) and "dense_in" in str(info.value), info.value
+    assert peak < 64 << 20, peak
