@@ -14,42 +14,22 @@ from __future__ import annotations
 
 from numkeras import activations
 from numkeras.layers._utils import check_rank
+from numkeras.ops import _utils
+from numkeras.ops._utils import normalize_padding
+
+__all__ = ["normalize_tuple", "normalize_padding", "normalize_data_format", "get_activation",
+           "spatial_axes", "check_input", "channel_dim"]
 
 
 def normalize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
-    """An int or a length-``n`` sequence of ints as an ``n``-tuple (tf-keras ``normalize_tuple``)."""
-    if isinstance(value, int):
-        out = (value,) * n
-    else:
-        try:
-            out = tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received: {name}={value!r}") from None
-        if len(out) != n:
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received: {name}={value!r}")
-    low = 0 if allow_zero else 1
-    if any(v < low for v in out):
-        raise ValueError(f"The `{name}` argument must be a tuple of {n} integers >= {low}. "
-                         f"Received: {name}={value!r}")
-    return out
-
-
-def normalize_padding(padding, allowed=("valid", "same", "causal")) -> str:
-    mode = padding.lower() if isinstance(padding, str) else padding
-    if mode not in allowed:
-        raise ValueError(f"The `padding` argument must be one of {list(allowed)}. "
-                         f"Received: padding={padding!r}")
-    return mode
+    """An int or a length-``n`` sequence of ints as an ``n``-tuple (tf-keras ``normalize_tuple``:
+    a one-item sequence for ``n > 1`` is an error; zeros only with ``allow_zero``)."""
+    return _utils.normalize_tuple(value, n, name, 0 if allow_zero else 1, broadcast=False)
 
 
 def normalize_data_format(data_format) -> str:
-    fmt = "channels_last" if data_format is None else str(data_format).lower()
-    if fmt not in ("channels_last", "channels_first"):
-        raise ValueError('The `data_format` argument must be one of "channels_first", '
-                         f'"channels_last". Received: data_format={data_format!r}')
-    return fmt
+    """``channels_last`` (also for ``None``) or ``channels_first``; TF's ``NHWC``... refused."""
+    return _utils.normalize_data_format(data_format, aliases=False)
 
 
 def get_activation(activation):

@@ -22,28 +22,12 @@ import numpy as np
 
 from numkeras import activations
 from numkeras.engine.base_layer import Layer
+from numkeras.layers._conv_utils import normalize_tuple
 from numkeras.layers._utils import serialize_activation, serialize_initializer, serialize_object
 from numkeras.layers.recurrent import _cell_property
 from numkeras.layers.rnn import RNN
 from numkeras.layers.rnn_cells import _check_units, _DropoutCell
 from numkeras.ops.conv import conv, conv_output_length
-
-
-def _normalize_tuple(value, n: int, name: str) -> tuple:
-    if isinstance(value, (int, np.integer)):
-        out = (int(value),) * n
-    else:
-        try:
-            out = tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received: {name}={value!r}") from None
-        if len(out) != n:
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received: {name}={value!r}")
-    if any(v <= 0 for v in out):
-        raise ValueError(f"The `{name}` argument must be positive. Received: {name}={value!r}")
-    return out
 
 
 class ConvLSTMCell(_DropoutCell):
@@ -64,9 +48,9 @@ class ConvLSTMCell(_DropoutCell):
                          **kwargs)
         self.rank = int(rank)
         self.filters = filters
-        object.__setattr__(self, "kernel_size", _normalize_tuple(kernel_size, rank,
+        object.__setattr__(self, "kernel_size", normalize_tuple(kernel_size, rank,
                                                                  "kernel_size"))
-        object.__setattr__(self, "strides", _normalize_tuple(strides, rank, "strides"))
+        object.__setattr__(self, "strides", normalize_tuple(strides, rank, "strides"))
         padding = str(padding).lower()
         if padding not in ("valid", "same"):
             raise ValueError(f"The `padding` argument must be 'valid' or 'same'. Received: "
@@ -77,7 +61,7 @@ class ConvLSTMCell(_DropoutCell):
             raise ValueError("The `data_format` argument must be 'channels_last' or "
                              f"'channels_first'. Received: data_format={data_format!r}")
         self.data_format = data_format
-        object.__setattr__(self, "dilation_rate", _normalize_tuple(dilation_rate, rank,
+        object.__setattr__(self, "dilation_rate", normalize_tuple(dilation_rate, rank,
                                                                    "dilation_rate"))
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("`strides > 1` is not compatible with `dilation_rate > 1`. "

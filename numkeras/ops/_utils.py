@@ -1,4 +1,5 @@
-"""Private argument-normalisation and padding helpers shared by the ops modules."""
+"""Private argument-normalisation and padding helpers shared by the ops modules (and, with
+tf-keras's strictness, by the layers: :mod:`numkeras.layers._conv_utils`)."""
 
 from __future__ import annotations
 
@@ -33,32 +34,60 @@ def as_float(x: ArrayLike) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-def normalize_tuple(value: IntOrSeq, n: int, name: str, min_value: int = 1) -> tuple[int, ...]:
-    """Expand an int to an ``n``-tuple, or validate a length-``n`` sequence."""
+def normalize_tuple(value: IntOrSeq, n: int, name: str, min_value: int = 1,
+                    broadcast: bool = True) -> tuple[int, ...]:
+    """An int or a length-``n`` sequence of ints as an ``n``-tuple, each ``>= min_value``,
+    with tf-keras's messages naming the argument. ``broadcast``: a one-item sequence stands for
+    all ``n`` (the ops accept it; layers, as tf-keras, do not).
+
+    >>> normalize_tuple(3, 2, "kernel_size"), normalize_tuple([2], 2, "strides")
+    ((3, 3), (2, 2))
+    """
     if isinstance(value, int | np.integer):
         out = (int(value),) * n
     else:
-        out = tuple(int(v) for v in value)
-        if len(out) == 1 and n > 1:
+        try:
+            out = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
+                             f"Received: {name}={value!r}") from None
+        if broadcast and len(out) == 1 and n > 1:
             out = out * n
-    if len(out) != n or any(v < min_value for v in out):
-        raise ValueError(f"`{name}` must be {n} integer(s) >= {min_value}, got {value!r}")
+        if len(out) != n:
+            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
+                             f"Received: {name}={value!r}")
+    if any(v < min_value for v in out):
+        raise ValueError(f"The `{name}` argument must be a tuple of {n} integers >= "
+                         f"{min_value}. Received: {name}={value!r}")
     return out
 
 
 def normalize_padding(padding: str, allowed: Sequence[str] = ("valid", "same")) -> str:
-    """Lower-case and validate a padding mode."""
-    mode = str(padding).lower()
+    """Lower-case and validate a padding mode (tf-keras's message).
+
+    >>> normalize_padding("SAME")
+    'same'
+    """
+    mode = padding.lower() if isinstance(padding, str) else padding
     if mode not in allowed:
-        raise ValueError(f"`padding` must be one of {tuple(allowed)}, got {padding!r}")
+        raise ValueError(f"The `padding` argument must be one of {list(allowed)}. "
+                         f"Received: padding={padding!r}")
     return mode
 
 
-def normalize_data_format(data_format: str | None) -> str:
-    """Map Keras / TF layout names to ``'channels_last'`` or ``'channels_first'``."""
+def normalize_data_format(data_format: str | None, aliases: bool = True) -> str:
+    """``'channels_last'`` or ``'channels_first'`` (``None`` is channels_last); ``aliases``:
+    TF's layout names (``NHWC``, ``NCHW``, ...) are accepted too (the ops do; layers, as
+    tf-keras, do not).
+
+    >>> normalize_data_format(None), normalize_data_format("NCHW")
+    ('channels_last', 'channels_first')
+    """
     key = data_format.lower() if isinstance(data_format, str) else data_format
-    if key not in _DATA_FORMATS:
-        raise ValueError(f"Unknown `data_format`: {data_format!r}")
+    if key not in _DATA_FORMATS or (not aliases and key not in (None, "channels_last",
+                                                                "channels_first")):
+        raise ValueError('The `data_format` argument must be one of "channels_first", '
+                         f'"channels_last". Received: data_format={data_format!r}')
     return _DATA_FORMATS[key]
 
 

@@ -31,12 +31,17 @@ import posixpath
 import tempfile
 from collections.abc import Iterator
 
+from numkeras.saving import formats
+from numkeras.saving.formats import INDEX_SUFFIX
+
 __all__ = ["is_remote", "staged_read", "staged_write", "commit_order", "save_weights",
            "load_weights", "save_model", "load_model", "filesystem", "list_files"]
 
 _INSTALL_HINT = ("Remote paths need fsspec: pip install 'numkeras[remote]' (plus gcsfs for "
                  "gs://, s3fs for s3://).")
 _STATE = "checkpoint"
+#: Files naming the rest of a save (a checkpoint index, a shard manifest): uploaded after it.
+_MARKERS = (INDEX_SUFFIX,) + formats.get("weights.json").suffixes
 
 
 def is_remote(path) -> bool:
@@ -77,7 +82,7 @@ def commit_order(names: list[str]) -> list[str]:
         base = posixpath.basename(name)
         if base == _STATE:
             return 3
-        if base.endswith((".index", ".weights.json")):
+        if base.endswith(_MARKERS):
             return 2
         return 1
     return sorted(names, key=lambda n: (rank(n), n))
@@ -87,8 +92,8 @@ def _checkpoint_files(fs, prefix: str, fetch) -> list[str]:
     """Fetch ``prefix.index`` (via ``fetch``), and return the data files it names."""
     from numkeras.saving.tf_checkpoint.bundle import BundleReader, data_filename
 
-    local_index = fetch(prefix + ".index")
-    reader = BundleReader(local_index[: -len(".index")])
+    local_index = fetch(prefix + INDEX_SUFFIX)
+    reader = BundleReader(local_index[: -len(INDEX_SUFFIX)])
     return [data_filename(prefix, i, reader.num_shards) for i in range(reader.num_shards)]
 
 
@@ -144,11 +149,11 @@ def _download(fs, path: str, local_root: str) -> str:
     parent = posixpath.dirname(path)
     fetch = _Downloader(fs, parent, local_root)
     local = os.path.join(local_root, posixpath.basename(path))
-    if path.endswith(".weights.json"):
+    if formats.get("weights.json").matches(path):
         for shard in _manifest_shards(fetch(path)):
             fetch(posixpath.join(parent, shard))
         return local
-    if fs.exists(path + ".index"):
+    if fs.exists(path + INDEX_SUFFIX):
         _fetch_checkpoint(fs, path, fetch)
         return local
     if fs.isdir(path):
@@ -176,7 +181,7 @@ def _download_folder(fs, path: str, local_root: str) -> str:
     fetch = _Downloader(fs, posixpath.dirname(path), local_root)
     local = os.path.join(local_root, posixpath.basename(path))
     variables = posixpath.join(path, "variables", "variables")
-    if fs.exists(variables + ".index"):
+    if fs.exists(variables + INDEX_SUFFIX):
         for data in _checkpoint_files(fs, variables, fetch):
             fetch(data)
         return local
@@ -213,7 +218,7 @@ def list_files(root: str) -> list[str]:
 def _upload(fs, local_root: str, remote_parent: str) -> list[str]:
     """Upload the files of ``local_root`` into ``remote_parent`` in commit order."""
     names = commit_order(list_files(local_root))
-    markers = [n for n in names if n.endswith((".index", ".weights.json"))]
+    markers = [n for n in names if n.endswith(_MARKERS)]
     for name in markers:  # an old index must not describe the new data during the upload
         target = posixpath.join(remote_parent, name)
         if fs.exists(target):
@@ -243,7 +248,7 @@ def staged_write(url: str) -> Iterator[str]:
 
 def _exists_for_overwrite(url: str, fmt: str) -> bool:
     fs, path = filesystem(url)
-    return fs.exists(path + ".index" if fmt == "tf" else path)
+    return fs.exists(formats.by_family(fmt)[0].marker(path) if fmt == "tf" else path)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+from numkeras.saving import formats
 from numkeras.saving.keras_v3 import loading, sources, writing
 from numkeras.saving.keras_v3.errors import KerasFileError
 from numkeras.saving.paths import path_to_string
@@ -43,7 +44,7 @@ def save_weights(model, path, options=None, max_shard_size: float | None = None,
         raise TypeError(f"save_weights() got unexpected keyword arguments {sorted(kwargs)} for "
                         "the Keras v3 formats.")
     path = path_to_string(path)
-    if max_shard_size is not None or path.endswith(".weights.json"):
+    if max_shard_size is not None or formats.get("weights.json").matches(path):
         writing.save_sharded(model, path, 5 if max_shard_size is None else max_shard_size)
     else:
         writing.save_h5(model, path)
@@ -83,7 +84,7 @@ def save_model(model, path, style: str = "keras3", include_optimizer: bool = Tru
     from numkeras.saving import serialization
 
     path = path_to_string(path)
-    if not path.endswith(".keras"):
+    if not formats.get("keras").matches(path):
         raise ValueError("Invalid `filepath` argument: expected a `.keras` extension. "
                          f"Received: filepath={path}")
     if kwargs:

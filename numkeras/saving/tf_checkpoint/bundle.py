@@ -12,6 +12,9 @@ TensorFlow's ``SaveV2`` op.  :class:`BundleReader` checks every size, offset and
 before it writes into any caller buffer, and reports problems as
 :class:`~.errors.CheckpointFormatError`.
 
+(Longer than most modules: the writer and the reader of one byte format are kept together,
+so that every size, offset and checksum rule is written once and read back in one place.)
+
 >>> import os, tempfile, numpy as np
 >>> prefix = os.path.join(tempfile.mkdtemp(), "ckpt")
 >>> _ = write_bundle(prefix, [("w", np.arange(6, dtype=np.float32).reshape(2, 3)),
