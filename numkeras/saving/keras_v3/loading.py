@@ -1,8 +1,8 @@
 """Matching a model's objects to the ``vars`` groups of a file, then loading all or nothing.
 
-The model is walked in both flavours (tf-keras and Keras 3, see :mod:`.walk`); each object's
+The model is walked in both styles (tf-keras and Keras 3, see :mod:`.walk`); each object's
 group is looked up at its path, or at the tf-keras 2.12 – 2.14 spelling
-(``_layer_checkpoint_dependencies/...``). The flavour with fewer problems wins (ties go to
+(``_layer_checkpoint_dependencies/...``). The style with fewer problems wins (ties go to
 Keras 3 when the file carries Keras 3's ``name`` attributes, else to tf-keras). Counts and
 shapes of every object are checked before any value is read; values are then read and
 assigned together, so a failed load changes nothing.
@@ -17,9 +17,9 @@ import numpy as np
 
 from numkeras.saving.h5common import castable
 from numkeras.saving.keras_v3.walk import (
-    FLAVOURS,
     KERAS3,
     LEGACY_LAYERS,
+    STYLES,
     TF_KERAS,
     Entry,
     legacy_path,
@@ -30,9 +30,9 @@ from numkeras.saving.report import LoadReport
 
 @dataclass
 class Plan:
-    """What a load would do in one flavour."""
+    """What a load would do in one style."""
 
-    flavour: str
+    style: str
     assignments: list = field(default_factory=list)   # (variable, DatasetRef, label)
     hooks: list = field(default_factory=list)         # (entry, [(value, DatasetRef)]): custom
     problems: list = field(default_factory=list)      # (entry, message) for layers
@@ -89,10 +89,10 @@ def _castable(ref, dst: np.dtype) -> bool:
     return castable(np.dtype(ref.dtype), dst, bfloat16=ref.bfloat16)
 
 
-def make_plan(model, index, flavour: str) -> Plan:
-    """Match every object of ``model`` (walked in ``flavour``) against ``index``."""
-    plan = Plan(flavour)
-    for entry in walk(model, flavour):
+def make_plan(model, index, style: str) -> Plan:
+    """Match every object of ``model`` (walked in ``style``) against ``index``."""
+    plan = Plan(style)
+    for entry in walk(model, style):
         path, group = _locate(index, entry.path)
         if not entry.variables and not group:
             continue
@@ -130,10 +130,10 @@ def _locate(index, path: str) -> tuple[str, dict | None]:
 
 
 def choose_plan(model, index) -> Plan:
-    """The flavour whose paths fit the file best (see the module docstring)."""
+    """The style whose paths fit the file best (see the module docstring)."""
     preferred = KERAS3 if index.has_name_attrs else TF_KERAS
-    order = [preferred] + [f for f in FLAVOURS if f != preferred]
-    plans = [make_plan(model, index, flavour) for flavour in order]
+    order = [preferred] + [f for f in STYLES if f != preferred]
+    plans = [make_plan(model, index, style) for style in order]
     return min(plans, key=lambda p: (len(p.problems), len(p.notes)))
 
 

@@ -9,7 +9,7 @@ bookkeeping names, plus a model's ``layers``):
 - a list/tuple/dict attribute gives ``<path>/<attribute>/<snake_class_name>[_<i>]``, numbered
   per class inside the container (``dense``, ``dense_1``, ...); layer names are never used.
 
-The flavours differ in order and details:
+The styles differ in order and details:
 
 - ``"tf_keras"`` (2.15 – 2.21): attributes by name, **descending**; an object already visited is
   skipped inside a container without using up a number; nested containers are not entered.
@@ -29,9 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from numkeras import backend
-from numkeras.engine.graph_config import KERAS3, TF_KERAS
+from numkeras.engine.graph_config import KERAS3, STYLES, TF_KERAS
 
-FLAVOURS = (KERAS3, TF_KERAS)
 LEGACY_LAYERS = "_layer_checkpoint_dependencies"
 
 
@@ -94,12 +93,12 @@ def _is_model(obj) -> bool:
     return isinstance(obj, Model)
 
 
-def _children(obj, flavour: str) -> list[tuple[str, object]]:
+def _children(obj, style: str) -> list[tuple[str, object]]:
     items = [(name, value) for name, value in obj.tracked_children(bookkeeping=False)
              if not name.startswith("__") and name != "layers"]
     if _is_model(obj):
         items.append(("layers", obj.layers))
-    if flavour == TF_KERAS:
+    if style == TF_KERAS:
         return sorted(items, key=lambda item: item[0], reverse=True)
     items.sort(key=lambda item: "~" + item[0] if item[0].startswith("_") else item[0])
     if _is_model(obj) and obj.is_graph_network:
@@ -116,10 +115,10 @@ def _unique(name: str, used: dict) -> str:
 
 
 class _Walker:
-    def __init__(self, flavour: str):
-        if flavour not in FLAVOURS:
-            raise ValueError(f"Unknown flavour {flavour!r}; expected one of {FLAVOURS}.")
-        self.flavour = flavour
+    def __init__(self, style: str):
+        if style not in STYLES:
+            raise ValueError(f"Unknown style {style!r}; expected one of {STYLES}.")
+        self.style = style
         self.entries: list[Entry] = []
         self.visited: set[int] = set()
         self.visited_containers: set[int] = set()
@@ -129,7 +128,7 @@ class _Walker:
             return
         self.visited.add(id(obj))
         self.entries.append(_entry(obj, path))
-        for name, value in _children(obj, self.flavour):
+        for name, value in _children(obj, self.style):
             child = f"{path}/{name}" if path else name
             if is_saveable(value):
                 self.visit(value, child)
@@ -144,17 +143,17 @@ class _Walker:
         used: dict[str, int] = {}
         for item in items:
             if is_saveable(item):
-                if self.flavour == TF_KERAS and id(item) in self.visited:
+                if self.style == TF_KERAS and id(item) in self.visited:
                     continue
                 name = _unique(backend.to_snake_case(type(item).__name__), used)
                 self.visit(item, f"{path}/{name}")
-            elif self.flavour == KERAS3 and isinstance(item, (list, tuple, dict)):
+            elif self.style == KERAS3 and isinstance(item, (list, tuple, dict)):
                 self.visit_container(item, f"{path}/{_unique('container', used)}")
 
 
-def walk(model, flavour: str = KERAS3) -> list[Entry]:
-    """Every Keras object reachable from ``model`` with its path, in the flavour's order."""
-    walker = _Walker(flavour)
+def walk(model, style: str = KERAS3) -> list[Entry]:
+    """Every Keras object reachable from ``model`` with its path, in the style's order."""
+    walker = _Walker(style)
     walker.visit(model, "")
     return walker.entries
 

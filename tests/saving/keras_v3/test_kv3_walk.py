@@ -4,8 +4,8 @@ from numkeras import Input, Model, Sequential, layers
 from numkeras.saving.keras_v3.walk import legacy_path, union_entries, walk
 
 
-def paths(model, flavour):
-    return [(e.path, len(e.variables)) for e in walk(model, flavour)]
+def paths(model, style):
+    return [(e.path, len(e.variables)) for e in walk(model, style)]
 
 
 def test_sequential_dense_dropout_dense_matches_the_spec_minimal_file():
