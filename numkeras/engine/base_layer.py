@@ -78,8 +78,8 @@ class Layer(OwnState, Trackable):
         set_(self, "_inbound_nodes", [])
         set_(self, "_outbound_nodes", [])
         set_(self, "built", False)
-        set_(self, "_dtype", np.dtype(dtype or backend.floatx()).name if dtype != "bfloat16"
-             else "bfloat16")
+        set_(self, "_dtype", dtype if dtype in ("bfloat16", "string")  # string: text inputs
+             else np.dtype(dtype or backend.floatx()).name)
         set_(self, "_name", name or self._default_name())
         set_(self, "_initial_weights", kwargs.get("weights"))
         set_(self, "_autocast", kwargs.get("autocast", True))

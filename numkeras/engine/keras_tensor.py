@@ -30,6 +30,8 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", name: str | None = None, history=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
+        if dtype == "string":  # text: NumPy object arrays of str/bytes
+            dtype = np.dtype(object)
         self.dtype = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
         self.name = name
         self._keras_history = history

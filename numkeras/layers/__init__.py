@@ -82,20 +82,24 @@ from numkeras.layers import (  # noqa: E402
     cudnn_recurrent,
     image_augmentation,
     locally_connected,
+    lookup,
     regularization,
     spectral_normalization,
+    text_vectorization,
 )
 from numkeras.layers.categorical import *  # noqa: E402, F403
 from numkeras.layers.cudnn_recurrent import *  # noqa: E402, F403
 from numkeras.layers.image_augmentation import *  # noqa: E402, F403
 from numkeras.layers.locally_connected import *  # noqa: E402, F403
+from numkeras.layers.lookup import *  # noqa: E402, F403
 from numkeras.layers.merging import average, maximum, minimum, multiply, subtract  # noqa: E402
 from numkeras.layers.regularization import *  # noqa: E402, F403
 from numkeras.layers.serialization import deserialize, serialize  # noqa: E402
 from numkeras.layers.spectral_normalization import *  # noqa: E402, F403
+from numkeras.layers.text_vectorization import *  # noqa: E402, F403
 
 __all__ += [name for module in (categorical, cudnn_recurrent, image_augmentation,
-                                locally_connected,
-                                regularization, spectral_normalization)
+                                locally_connected, lookup, regularization,
+                                spectral_normalization, text_vectorization)
             for name in module.__all__]
 __all__ += ["average", "maximum", "minimum", "multiply", "subtract", "serialize", "deserialize"]

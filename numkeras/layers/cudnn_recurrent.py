@@ -81,6 +81,10 @@ class _CuDNNRNN(Layer):
         raise NotImplementedError
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
+        if isinstance(mask, list):
+            mask = mask[0]
+        if mask is not None:
+            raise ValueError("Masking is not supported for CuDNN RNNs.")
         self._native.set_weights(self._native_weights())
         return self._native(inputs, initial_state=initial_state)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from numkeras import saving
 from numkeras.saving import formats, h5common
-from numkeras.saving.keras_v3 import loading
+from numkeras.saving.keras_v3 import assets, loading
 from numkeras.saving.keras_v3.errors import KerasFileError, ModelConfigError
 from numkeras.saving.keras_v3.sources import ArchiveSource
 from numkeras.saving.paths import path_to_string
@@ -113,6 +113,7 @@ def _load_archive(filepath: str, custom_objects):
         with _bounded_by_file(filepath, total):
             model = deserialize_model(source.config, custom_objects)
         loading.execute(model, source)
+        assets.load_assets(model, source.zf, filepath)  # lookup layers' vocabularies
     return model
 
 

@@ -130,3 +130,45 @@ def test_identity_activity_regularization_and_functions():
     np.testing.assert_array_equal(layers.maximum([a, b]), b)
     np.testing.assert_array_equal(layers.minimum([a, b]), a)
     np.testing.assert_array_equal(layers.multiply([a, b]), 3 * x)
+
+
+def test_lookup_layers_from_first_principles(tmp_path):
+    vocab = ["a", "b", "c"]
+    lookup = layers.StringLookup(vocabulary=vocab, mask_token="")
+    # index 0: mask, 1: OOV, then the tokens in order
+    assert lookup(np.array([["", "a", "c", "zz"]], dtype=object)).tolist() == [[0, 2, 4, 1]]
+    assert lookup.get_vocabulary() == ["", "[UNK]", "a", "b", "c"]
+    counts = layers.StringLookup(vocabulary=vocab, output_mode="count")(
+        np.array([["a", "a", "q"]], dtype=object))
+    assert counts.tolist() == [[1.0, 2.0, 0.0, 0.0]]  # OOV counted at index 0
+    ints = layers.IntegerLookup(vocabulary=[10, 20], num_oov_indices=2)
+    assert ints(np.array([10, 20, 7, 8])).tolist() == [2, 3, 1, 0]  # 7 % 2, 8 % 2
+    with pytest.raises(ValueError, match="num_oov_indices=0"):
+        layers.StringLookup(vocabulary=vocab, num_oov_indices=0)(np.array(["q"], dtype=object))
+    with pytest.raises(ValueError, match="file path"):
+        layers.StringLookup(vocabulary="/etc/passwd")
+
+
+def test_text_vectorization_and_vocabulary_asset_round_trip(tmp_path):
+    import zipfile
+
+    from numkeras.models import load_model
+
+    backend.clear_session()
+    inp = layers.Input((1,), dtype="string")
+    tv = layers.TextVectorization(output_sequence_length=5)
+    tv.adapt(np.array(["b b a", "b c"], dtype=object))
+    # frequency order: b (3), then a and c (1 each; ties in reverse sorted order: c, a)
+    assert tv.get_vocabulary() == ["", "[UNK]", "b", "c", "a"]
+    from numkeras import Model
+
+    model = Model(inp, tv(inp))
+    x = np.array([["A b, Z!"]], dtype=object)
+    assert model.predict(x).tolist() == [[4, 2, 1, 0, 0]]
+    path = str(tmp_path / "tv.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert "assets/layers/text_vectorization/_lookup_layer/vocabulary.txt" in zf.namelist()
+    backend.clear_session()
+    again = load_model(path)
+    assert again.predict(x).tolist() == [[4, 2, 1, 0, 0]]

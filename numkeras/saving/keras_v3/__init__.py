@@ -91,7 +91,9 @@ def save_model(model, path, style: str = "keras3", include_optimizer: bool = Tru
         raise TypeError(f"save_model() got unexpected keyword arguments {sorted(kwargs)}.")
     model.assert_weights_created()
     config = serialization.serialize_model(model, style=style)
-    writing.save_archive(path, config, writing.h5_bytes(model))
+    from numkeras.saving.keras_v3.assets import asset_members
+
+    writing.save_archive(path, config, writing.h5_bytes(model), asset_members(model))
 
 
 __all__ = ["save_weights", "load_weights", "save_model", "KerasFileError"]

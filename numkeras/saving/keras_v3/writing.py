@@ -133,8 +133,10 @@ def _record(weight_map: dict, group: str, shard: str) -> None:
         weight_map[group].append(shard)
 
 
-def save_archive(filepath: str, config: dict, weights: bytes) -> None:
-    """A ``.keras`` zip: metadata.json, config.json, model.weights.h5 (stored, atomic)."""
+def save_archive(filepath: str, config: dict, weights: bytes,
+                 extra: dict[str, bytes] | None = None) -> None:
+    """A ``.keras`` zip: metadata.json, config.json, model.weights.h5 (stored, atomic), then
+    ``extra`` members (``assets/...``)."""
     from numkeras import __version__
 
     metadata = {"keras_version": KERAS_VERSION,
@@ -145,3 +147,5 @@ def save_archive(filepath: str, config: dict, weights: bytes) -> None:
             zf.writestr(archive.METADATA, json.dumps(metadata))
             zf.writestr(archive.CONFIG, json.dumps(config))
             zf.writestr(archive.WEIGHTS, weights)
+            for name, data in (extra or {}).items():
+                zf.writestr(name, data)

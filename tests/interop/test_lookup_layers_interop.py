@@ -1,0 +1,134 @@
+"""StringLookup / IntegerLookup / TextVectorization vs tf-keras 2.21 and Keras 3: vocabularies
+from configs and from the .keras ``assets/`` (adapted layers), idf weights from the variables,
+outputs identical both ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tf_side import assert_close_outputs, keras3, tensorflow, tf_keras
+
+import numkeras
+from numkeras.models import load_model
+
+TEXT = np.array([["The cat sat on the mat."], ["A dog, a cat!"], ["zebra"], [""]], dtype=object)
+WORDS = np.array([["a", "b", "b"], ["c", "zz", "a"], ["", "b", "c"]], dtype=object)
+INTS = np.array([[5, 7, 9], [7, 0, 3], [11, 5, 5]], dtype="int64")
+CORPUS = ["the cat sat", "the dog ran far away", "a cat and a dog", "the end"]
+
+# (name, kwargs, input kind, adapt data or None)
+CASES = [
+    ("StringLookup", {"vocabulary": ["a", "b", "c"]}, "words", None),
+    ("StringLookup", {"mask_token": "", "vocabulary": ["a", "b", "c"]}, "words", None),
+    ("StringLookup", {"num_oov_indices": 0, "vocabulary": ["a", "b", "c", "zz", ""]},
+     "words", None),
+    ("StringLookup", {"output_mode": "multi_hot", "vocabulary": ["a", "b"]}, "words", None),
+    ("StringLookup", {"output_mode": "count", "mask_token": "", "vocabulary": ["b", "c"]},
+     "words", None),
+    ("StringLookup", {"output_mode": "tf_idf", "vocabulary": ["a", "b", "c"],
+                      "idf_weights": [0.5, 1.5, 2.0]}, "words", None),
+    ("StringLookup", {}, "words", ["a", "b", "b", "c", "c", "c", "d"]),
+    ("StringLookup", {"max_tokens": 3, "output_mode": "one_hot"}, "word", ["a", "b", "b"]),
+    ("IntegerLookup", {"vocabulary": [5, 7, 9]}, "ints", None),
+    ("IntegerLookup", {"mask_token": 0, "num_oov_indices": 2, "vocabulary": [5, 7, 9]},
+     "ints", None),
+    ("IntegerLookup", {"output_mode": "multi_hot", "vocabulary": [5, 7], "pad_to_max_tokens":
+                       True, "max_tokens": 6}, "ints", None),
+    ("IntegerLookup", {}, "ints", [5, 5, 7, 3, 3, 3]),
+    ("TextVectorization", {"output_sequence_length": 6}, "text", CORPUS),
+    ("TextVectorization", {"max_tokens": 6, "standardize": "lower",
+                           "output_sequence_length": 3}, "text", CORPUS),
+    ("TextVectorization", {"output_mode": "multi_hot", "ngrams": 2}, "text", CORPUS),
+    ("TextVectorization", {"output_mode": "tf_idf"}, "text", CORPUS),
+    ("TextVectorization", {"output_mode": "count", "split": "character",
+                           "standardize": None}, "text", ["abc", "cab"]),
+    ("TextVectorization", {"vocabulary": ["the", "cat", "dog"]}, "text", None),
+]
+
+
+def _ids(case):
+    name, kwargs, _, data = case
+    return name + "(" + ",".join(f"{k}={v}" for k, v in kwargs.items()).replace(" ", "") + \
+        (",adapted" if data is not None else "") + ")"
+
+
+def _input(lib, kind):
+    if kind == "ints":
+        return lib.Input((3,), dtype="int64"), INTS
+    if kind == "text":
+        return lib.Input((1,), dtype="string"), TEXT
+    if kind == "word":
+        return lib.Input((1,), dtype="string"), WORDS[:, :1]
+    return lib.Input((3,), dtype="string"), WORDS
+
+
+def _build(lib, case):
+    name, kwargs, kind, data = case
+    inp, x = _input(lib, kind)
+    layer = getattr(lib.layers, name)(**kwargs)
+    if data is not None:
+        layer.adapt(np.array(data, dtype=object if isinstance(data[0], str) else "int64"))
+    return lib.Model(inp, layer(inp)), x
+
+
+def _same(ours, theirs):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    if theirs.dtype == object or ours.dtype == object:
+        assert ours.tolist() == theirs.tolist()
+    else:
+        assert ours.shape == theirs.shape
+        assert_close_outputs(ours, theirs)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_tf_keras_keras_file_loads_and_numkeras_file_loads_in_tf_keras(tmp_path, case):
+    from numkeras.saving.keras_v3 import save_model
+
+    theirs, x = _build(tf_keras(), case)
+    expected = theirs.predict(x, verbose=0)
+    theirs.save(str(tmp_path / "t.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "t.keras"))
+    _same(ours.predict(x), expected)
+    assert ours.layers[-1].get_vocabulary() == [
+        v.decode() if isinstance(v, bytes) else v for v in theirs.layers[-1].get_vocabulary()]
+    save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
+    back = tf_keras().models.load_model(str(tmp_path / "o.keras"))
+    _same(back.predict(x, verbose=0), expected)
+
+
+def test_invert_round_trips_like_tf_keras():
+    tfk = tf_keras()
+    ids = np.array([[0, 1, 2, 3, 9]], dtype="int64")
+    for kwargs in ({"vocabulary": ["a", "b"]}, {"vocabulary": ["a", "b"], "mask_token": ""}):
+        theirs = tfk.layers.StringLookup(invert=True, **kwargs)(ids).numpy()
+        ours = numkeras.layers.StringLookup(invert=True, **kwargs)(ids)
+        assert ours.tolist() == theirs.tolist()
+    theirs = tfk.layers.IntegerLookup(vocabulary=[5, 7], invert=True)(ids).numpy()
+    assert numkeras.layers.IntegerLookup(vocabulary=[5, 7], invert=True)(ids).tolist() == \
+        theirs.tolist()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] != "IntegerLookup" or c[3] is None],
+                         ids=[_ids(c) for c in CASES if c[0] != "IntegerLookup" or c[3] is None])
+def test_keras3_keras_file_loads(tmp_path, case):
+    theirs, x = _build(keras3(), case)
+    tf = tensorflow()
+    expected = np.asarray(theirs(tf.constant(x)))  # Keras 3's predict refuses object arrays
+    theirs.save(str(tmp_path / "k3.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "k3.keras"))
+    _same(ours.predict(x), expected)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[3] is not None and
+                                  c[1].get("output_mode") != "tf_idf"],
+                         ids=[_ids(c) for c in CASES if c[3] is not None and
+                              c[1].get("output_mode") != "tf_idf"])
+def test_adapt_gives_tf_keras_vocabulary(case):
+    theirs, x = _build(tf_keras(), case)
+    numkeras.backend.clear_session()
+    ours, _ = _build(numkeras, case)
+    assert ours.layers[-1].get_vocabulary() == [
+        v.decode() if isinstance(v, bytes) else v for v in theirs.layers[-1].get_vocabulary()]
+    _same(ours.predict(x), theirs.predict(x, verbose=0))
