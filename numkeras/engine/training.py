@@ -182,20 +182,52 @@ class Model(Layer):
         return super().compute_output_spec(*args, **kwargs)
 
     def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None,
-                callbacks=None, **kwargs):
-        """Run the model on ``x`` in batches of ``batch_size`` (32) with ``training=False``."""
+                callbacks=None, engine: str | None = None, **kwargs):
+        """Run the model on ``x`` in batches of ``batch_size`` (32) with ``training=False``.
+
+        ``engine``: ``"onnx"`` (ONNX Runtime; an error if it cannot run this model),
+        ``"numpy"`` (the reference engine) or None/``"auto"``: the ``numkeras.config`` setting,
+        whose default runs on ONNX Runtime when it is installed and every layer lowers.
+        """
         batch_size = batch_size or 32
         flat = [np.asarray(a) for a in nest.flatten(x)]
         n = flat[0].shape[0]
+        runner = self._onnx_runner(engine) if n else None
         outputs = []
         for start in range(0, n, batch_size):
             batch = nest.pack_sequence_as(x, [a[start:start + batch_size] for a in flat])
+            feed = runner.feed(self, batch) if runner is not None else None
+            if feed is not None:
+                outputs.append(runner.run(feed))
+                continue
             out = self(batch, training=False)
             outputs.append([strip_mask(np.asarray(o)) for o in nest.flatten(out)])
         if not outputs:
             raise ValueError("Expected input data to be non-empty.")
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         return merged[0] if len(merged) == 1 else merged
+
+    def _onnx_runner(self, engine: str | None, call: bool = False):
+        """The ONNX Runtime runner to use, or None for the NumPy engine."""
+        from numkeras import config
+
+        choice = config.check_engine(engine or "auto")
+        if choice == "auto":
+            choice = config.inference_engine()
+        if choice == "numpy" or (call and choice == "auto"):
+            return None
+        from numkeras.export import runtime
+
+        return runtime.runner_for(self, strict=choice == "onnx")
+
+    def _eager_call(self, args, kwargs):
+        if len(args) == 1 and not kwargs.get("training") and not kwargs.get("mask") \
+                and self.__dict__.get("_is_graph_network"):
+            runner = self._onnx_runner(None, call=True)
+            feed = runner.feed(self, args[0]) if runner is not None else None
+            if feed is not None:
+                return nest.pack_sequence_as(self._nested_outputs, runner.run(feed))
+        return super()._eager_call(args, kwargs)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(nest.flatten(x)[0]))
@@ -255,6 +287,19 @@ class Model(Layer):
 
         return saving.save_model(self, filepath, overwrite=overwrite, save_format=save_format,
                                  **kwargs)
+
+    def export(self, filepath, format: str = "onnx", **kwargs) -> None:  # noqa: A002
+        """Write the inference graph to ``filepath``; ``format="onnx"`` is the one supported.
+
+        Needs ``pip install 'numkeras[onnx]'``. A layer with no ONNX lowering raises an error
+        naming it and its class, and nothing is written (see :mod:`numkeras.export`).
+        """
+        if format != "onnx":
+            raise ValueError(f"Unsupported export format {format!r}: numkeras exports "
+                             "format='onnx' (TF SavedModel export needs TensorFlow).")
+        from numkeras.export import export_onnx
+
+        export_onnx(self, filepath, **kwargs)
 
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON, as tf.keras's ``to_json`` (see ``models.model_from_json``)."""

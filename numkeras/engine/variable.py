@@ -59,6 +59,14 @@ def charge(nbytes: int, what: str) -> None:
         raise budget[1](what, nbytes)
 
 
+_ASSIGNMENTS = [0]  # assignments to any Variable so far: a cheap "did any weight change?"
+
+
+def assignment_count() -> int:
+    """How many times any Variable was assigned (ONNX Runtime sessions use it to stay fresh)."""
+    return _ASSIGNMENTS[0]
+
+
 def _as_dtype(dtype) -> np.dtype:
     if dtype == "bfloat16":
         import ml_dtypes
@@ -80,6 +88,7 @@ class Variable(Trackable):
         self._value = np.array(value, dtype=dtype, order="C", copy=True)
         self._name = name if name.endswith(":0") else name + ":0"
         self._trainable = bool(trainable)
+        self._version = 0  # bumped by every assign: the inference engine's cache key
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -138,12 +147,21 @@ class Variable(Trackable):
         """Copy ``value`` (cast to this variable's dtype) into the variable's buffer."""
         value = self.check_assignable(value)
         np.copyto(self._value, value, casting="unsafe")
+        self.mark_changed()
+
+    def mark_changed(self) -> None:
+        """Record a change of value; call it after writing into :attr:`value` in place (the
+        inference engine rebuilds its ONNX Runtime session for models using this variable)."""
+        self._version += 1
+        _ASSIGNMENTS[0] += 1
 
     def assign_add(self, delta) -> None:
         self._value += np.asarray(delta, dtype=self._value.dtype)
+        self.mark_changed()
 
     def assign_sub(self, delta) -> None:
         self._value -= np.asarray(delta, dtype=self._value.dtype)
+        self.mark_changed()
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and np.dtype(dtype) != self._value.dtype:

@@ -35,7 +35,7 @@ __all__ = ["convert", "ConvertResult", "NeedsArchitecture", "LossyConversion",
 
 #: ``dtype=`` choices (floating weights are cast to it; integer and bool weights are kept).
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-_MODEL_TARGETS = ("keras", "weights.json")
+_MODEL_TARGETS = ("keras", "weights.json", "onnx")
 
 
 class NeedsArchitecture(ValueError):
@@ -199,7 +199,9 @@ def _write_model(model, path: str, target: str, keras_style: str,
     from numkeras.saving import formats
 
     record = formats.get(target)
-    if record.name == "keras":
+    if record.writes == "export":  # ONNX: the inference graph (numkeras.export)
+        model.export(path, format=record.name)
+    elif record.name == "keras":
         from numkeras.saving.keras_v3 import save_model
 
         save_model(model, path, style=keras_style)

@@ -10,7 +10,7 @@ the package with ``save_weights``/``load_weights``/``save_model``, ``"pkg.mod:fu
 folder under ``numkeras/saving/`` plus one record in :data:`FORMATS`.
 
 >>> [f.name for f in FORMATS]
-['h5', 'h5-model', 'tf-checkpoint', 'saved-model', 'npz', 'keras', 'weights.h5', 'weights.json', 'safetensors']
+['h5', 'h5-model', 'tf-checkpoint', 'saved-model', 'npz', 'keras', 'weights.h5', 'weights.json', 'safetensors', 'onnx']
 >>> get("keras").architecture, get("weights.h5").suffixes
 (True, ('.weights.h5',))
 >>> save_format_for("w.h5"), save_format_for("ckpt/w"), save_format_for("m.weights.h5")
@@ -51,7 +51,7 @@ class FileFormat:
     ``suffixes``: what a path of this format ends with (``()`` for checkpoint prefixes).
     ``magic``: the first bytes of the file (``b''`` when none). ``architecture``: whether it
     stores the model config. ``writes``: ``'weights'`` (``Model.save_weights``), ``'model'``
-    (``Model.save``) or ``''`` (read-only). ``inspect``/``verify``/``sniff``: lazily imported
+    (``Model.save``), ``'export'`` (``Model.export``) or ``''`` (read-only). ``inspect``/``verify``/``sniff``: lazily imported
     ``"module:function"`` paths; ``sniff(path) -> bool`` tells this format from others with
     the same magic bytes.
     """
@@ -145,6 +145,9 @@ FORMATS: tuple[FileFormat, ...] = (
     FileFormat("safetensors", "safetensors (weights by Keras weight name)", "safetensors",
                _ST, suffixes=(".safetensors",), writes="weights", cli_name="safetensors",
                inspect=f"{_ST}:inspect", verify=f"{_ST}:verify", sniff=f"{_ST}:sniff"),
+    # export only: the inference graph for ONNX Runtime (numkeras.export), never read back
+    FileFormat("onnx", "ONNX model (export only: model.export(path, format='onnx'))", "onnx",
+               "numkeras.export", suffixes=(".onnx",), writes="export", cli_name="onnx"),
 )
 
 _BY_NAME = {f.name: f for f in FORMATS}

@@ -402,6 +402,7 @@ class _Loader:
                 var.assign(saved.array)
             elif var.size:
                 saved.dataset.read_direct(var.value)
+                var.mark_changed()
 
 
 def _uncovered(layer, covered: set[int], prefix: str) -> list[str]:

@@ -72,6 +72,7 @@ class Source:
                         var.assign(staged.pop(id(var)))
                     elif var.size:
                         f[ref.name].read_direct(var.value)
+                        var.mark_changed()
 
     def read(self, refs: list) -> dict:
         """``{ref: array}`` for every DatasetRef in ``refs``, one file open at a time."""

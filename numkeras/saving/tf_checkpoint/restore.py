@@ -300,6 +300,9 @@ class _Restore:
         self.reader.read_all_verified([(plan.key, plan.target.value) for plan in plans
                                        if plan.target is not None])
         for plan in plans:
+            if plan.target is not None:
+                plan.target.mark_changed()  # read in place: tell the inference engine
+        for plan in plans:
             if plan.target is None:
                 optimizer, variable, slot_name = plan.slot
                 value = self.reader.read(plan.key)
@@ -594,6 +597,8 @@ def _name_based(reader, prefix: str, root, attached, strict: bool = False
                              f"{tuple(variable.shape)} and dtype {np.dtype(variable.dtype)}.")
     reader.verify_all([name for name, _ in pairs])
     reader.read_all_verified([(name, variable.value) for name, variable in pairs])
+    for _, variable in pairs:
+        variable.mark_changed()  # read in place: tell the inference engine
     return NameBasedLoadStatus(prefix, [v.name for _, v in pairs],
                                [v.name for _, v in unmatched])
 
