@@ -51,9 +51,9 @@ class FileFormat:
     ``suffixes``: what a path of this format ends with (``()`` for checkpoint prefixes).
     ``magic``: the first bytes of the file (``b''`` when none). ``architecture``: whether it
     stores the model config. ``writes``: ``'weights'`` (``Model.save_weights``), ``'model'``
-    (``Model.save``), ``'export'`` (``Model.export``) or ``''`` (read-only). ``inspect``/``verify``/``sniff``: lazily imported
-    ``"module:function"`` paths; ``sniff(path) -> bool`` tells this format from others with
-    the same magic bytes.
+    (``Model.save``), ``'export'`` (``Model.export``) or ``''`` (read-only).
+    ``inspect``/``verify``/``sniff``: lazily imported ``"module:function"`` paths;
+    ``sniff(path) -> bool`` tells this format from others with the same magic bytes.
     """
 
     name: str
