@@ -153,9 +153,16 @@ def _global_pool(op: str):
             src, cf = b.native(x), False
         else:
             src, cf = b.channels_first(x), layer.keepdims
-        axes = list(range(2, x.ndim))
-        y = b.op(op, [src], axes=axes, keepdims=1 if layer.keepdims else 0)
-        return [call.out(y, cf=cf)]
+        # GlobalAveragePool/GlobalMaxPool (not ReduceMean): ONNX Runtime keeps them in its
+        # blocked channel layout, a ReduceMean forces a layout conversion on each side
+        pooled = b.op(op, [src])
+        if layer.keepdims:
+            return [call.out(pooled, cf=cf)]
+        out = call.out(b.op("Reshape", [pooled, b.ints([0, -1])], "squeeze"))
+        if layer.data_format != "channels_first":
+            # a following Reshape((1, 1, C)) (squeeze-and-excite) reuses the pooled tensor
+            out._layouts["unsqueezed_cf"] = (pooled, x.ndim)
+        return [out]
     return lower
 
 
@@ -210,8 +217,8 @@ LOWERINGS = {
     "SeparableConv1D": separable_conv, "SeparableConv2D": separable_conv,
     **{f"MaxPooling{n}D": _pool("MaxPool") for n in (1, 2, 3)},
     **{f"AveragePooling{n}D": _pool("AveragePool") for n in (1, 2, 3)},
-    **{f"GlobalAveragePooling{n}D": _global_pool("ReduceMean") for n in (1, 2, 3)},
-    **{f"GlobalMaxPooling{n}D": _global_pool("ReduceMax") for n in (1, 2, 3)},
+    **{f"GlobalAveragePooling{n}D": _global_pool("GlobalAveragePool") for n in (1, 2, 3)},
+    **{f"GlobalMaxPooling{n}D": _global_pool("GlobalMaxPool") for n in (1, 2, 3)},
     **{f"ZeroPadding{n}D": zero_padding for n in (1, 2, 3)},
     **{f"Cropping{n}D": cropping for n in (1, 2, 3)},
     **{f"UpSampling{n}D": upsampling for n in (1, 2, 3)},

@@ -154,6 +154,9 @@ def reshape(b, layer, call):
     if x.ndim == 2 and len(target) >= 2 and all(d == 1 for d in target[:-1]) \
             and target[-1] in (-1, x.shape[1]) and x.shape[1] is not None:
         # (N, C) -> (N, 1, .., 1, C) is (N, C, 1, .., 1) channels first: no transposes later
+        pooled = x._layouts.get("unsqueezed_cf")
+        if pooled is not None and pooled[1] == len(target) + 1:
+            return [call.out(pooled[0], cf=True)]
         shape = [0, x.shape[1]] + [1] * (len(target) - 1)
         return [call.out(b.op("Reshape", [x.name, b.ints(shape)]), cf=True)]
     return [call.out(b.op("Reshape", [b.native(x), b.ints([0, *target])]))]

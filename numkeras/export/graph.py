@@ -179,16 +179,31 @@ class GraphBuilder:
         return self.const(np.asarray(values, dtype=np.int64), hint)
 
     # -- the model ---------------------------------------------------------------------------
+    def _live_nodes(self) -> tuple[list, set]:
+        """The nodes the outputs depend on (in order) and every tensor name they read."""
+        return _live(self.nodes, {o.name for o in self.outputs})
+
     def model(self, graph_name: str, metadata: dict):
         from onnx import helper
 
-        graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs,
-                                  self.initializers)
+        nodes, used = self._live_nodes()
+        inits = [t for t in self.initializers if t.name in used]
+        graph = helper.make_graph(nodes, graph_name, self.inputs, self.outputs, inits)
         model = helper.make_model(graph, producer_name="numkeras",
                                   opset_imports=[helper.make_opsetid("", self.opset)])
         model.ir_version = min(model.ir_version, 9)
         helper.set_model_props(model, {k: str(v) for k, v in metadata.items()})
         return model
+
+
+def _live(nodes: list, outputs: set) -> tuple[list, set]:
+    needed = set(outputs)
+    live = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            live.append(node)
+            needed.update(node.input)
+    return live[::-1], needed
 
 
 def _elem_type(dtype) -> int:
