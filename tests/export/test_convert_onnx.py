@@ -47,7 +47,7 @@ def test_convert_refuses_a_format_suffix_mismatch(tmp_path, capsys):
     model = _model()
     src = tmp_path / "m.keras"
     model.save(src)
-    assert cli.main(["convert", str(src), str(tmp_path / "m.h5"), "--format", "onnx"]) == 1
+    assert cli.main(["convert", str(src), str(tmp_path / "m.h5"), "--format", "onnx"]) == 2
     assert "needs a path with .onnx" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == ["m.keras"]
 
