@@ -32,7 +32,7 @@ from numkeras.engine.input_layer import InputLayer
 from numkeras.saving.registry import DTYPE_POLICIES, MODELS, TF_OP_CLASSES, layer_classes
 
 __all__ = ["KERAS3", "TF_KERAS", "STYLES", "clean_layer_config", "keras3_layer_config",
-           "policy_dtype"]
+           "tf_keras_layer_config", "read_keras3_activations", "config_style", "policy_dtype"]
 
 _TF_KERAS_ONLY = {"batch_input_shape", "input_shape", "input_dim", "batch_size",
                   "input_length", "implementation", "time_major"}
@@ -45,7 +45,104 @@ _KERAS3_REFUSES = {
     "DepthwiseConv1D": {"groups"}, "DepthwiseConv2D": {"groups"},
     "MultiHeadAttention": {"query_shape", "key_shape", "value_shape", "softmax_robust_masking"},
     "Discretization": {"trainable"},  # Keras 3's constructor takes no **kwargs
+    "Conv1DTranspose": {"groups"}, "Conv2DTranspose": {"groups"}, "Conv3DTranspose": {"groups"},
+    "SpatialDropout1D": {"trainable", "noise_shape"},
+    "SpatialDropout2D": {"trainable", "noise_shape"},
+    "SpatialDropout3D": {"trainable", "noise_shape"},
 }
+#: tf-keras arguments Keras 3 renamed: {class: {tf-keras name: Keras 3 name}}.
+_KERAS3_RENAMES = {"LeakyReLU": {"alpha": "negative_slope"}}
+#: tf-keras layer classes Keras 3 removed.
+_NOT_IN_KERAS3_CLASSES = frozenset({"LocallyConnected1D", "LocallyConnected2D", "ThresholdedReLU",
+                                    "RandomHeight", "RandomWidth"})
+#: Config keys holding an activation name (any layer, nested configs included).
+_ACTIVATION_KEYS = frozenset({"activation", "recurrent_activation"})
+_HARD_SIGMOIDS = ("tf-keras's hard_sigmoid is clip(0.2 * x + 0.5, 0, 1) and Keras 3's is "
+                  "relu6(x + 3) / 6")
+
+
+# -- activations: one name, two formulas ---------------------------------------------------
+def read_keras3_activations(config):
+    """A Keras 3 file's config with its ``"hard_sigmoid"`` activations named
+    ``"keras3_hard_sigmoid"`` (the formula Keras 3 computes), at any depth.
+
+    >>> read_keras3_activations({"class_name": "LSTM", "config": {
+    ...     "activation": "tanh", "recurrent_activation": "hard_sigmoid"}})["config"]
+    {'activation': 'tanh', 'recurrent_activation': 'keras3_hard_sigmoid'}
+    """
+    if isinstance(config, list):
+        return [read_keras3_activations(v) for v in config]
+    if not isinstance(config, dict):
+        return config
+    return {k: ("keras3_hard_sigmoid" if k in _ACTIVATION_KEYS and v == "hard_sigmoid"
+                else read_keras3_activations(v)) for k, v in config.items()}
+
+
+def config_style(config) -> str:
+    """Which Keras wrote a model config: ``KERAS3`` if anything only Keras 3 writes appears
+    (``batch_shape`` inputs, dtype-policy objects, ``{"args", "kwargs"}`` nodes), else
+    ``TF_KERAS``.
+
+    >>> config_style({"class_name": "Sequential", "config": {"layers": [{"class_name":
+    ...     "InputLayer", "config": {"batch_shape": [None, 3]}}]}})
+    'keras3'
+    """
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if "batch_shape" in item or ("args" in item and "kwargs" in item) or \
+                    item.get("class_name") == "DTypePolicy":
+                return KERAS3
+            stack.extend(item.values())
+    return TF_KERAS
+
+
+def _activations_for(config: dict, style: str) -> dict:
+    """``config``'s activation names as ``style`` spells them; refuse what it cannot hold."""
+    from numkeras import activations
+
+    out = dict(config)
+    for key in _ACTIVATION_KEYS & set(config):
+        value = config[key]
+        if not isinstance(value, str):
+            continue
+        if style == KERAS3:
+            if value == "hard_sigmoid":
+                raise ValueError(
+                    f"Layer {config.get('name')!r}: {key}='hard_sigmoid' cannot be written for "
+                    f"Keras 3: {_HARD_SIGMOIDS}, and Keras 3 has no activation computing "
+                    "tf-keras's, so the model would compute something else there. Save it in "
+                    "tf-keras style (model.save('m.h5'), or style='tf_keras').")
+            if value == "keras3_hard_sigmoid":
+                out[key] = "hard_sigmoid"
+        elif value not in activations.TF_KERAS_NAMES and value != "linear":
+            why = (_HARD_SIGMOIDS if value == "keras3_hard_sigmoid"
+                   else "tf-keras has no activation of that name")
+            raise ValueError(f"Layer {config.get('name')!r}: {key}={value!r} cannot be written "
+                             f"for tf-keras ({why}). Save it in Keras 3 style (.keras).")
+    return out
+
+
+def tf_keras_layer_config(cls, config: dict) -> dict:
+    """numkeras's ``get_config`` output as tf-keras takes it: activations tf-keras lacks (or
+    computes differently) are refused, nested layer configs included."""
+    config = _activations_for(config, TF_KERAS)
+    return {k: _tf_keras_nested(v) for k, v in config.items()}
+
+
+def _tf_keras_nested(value):
+    if isinstance(value, list):
+        return [_tf_keras_nested(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    cls = layer_classes().get(value.get("class_name")) if "class_name" in value else None
+    if cls is not None and isinstance(value.get("config"), dict) and \
+            cls.__module__.startswith("numkeras."):
+        return {**value, "config": tf_keras_layer_config(cls, value["config"])}
+    return value
 
 
 # -- reading: a file's config as numkeras's arguments ----------------------------------------
@@ -151,6 +248,14 @@ def keras3_layer_config(cls, config: dict) -> dict:
                          f"tf.{config.get('function')}, which Keras 3 files cannot hold (Keras 3 "
                          "has no TFOpLambda). Save in tf-keras style instead: model.save('m.h5') "
                          "or numkeras.saving.keras_v3.save_model(model, path, style='tf_keras').")
+    if cls.__name__ in _NOT_IN_KERAS3_CLASSES:
+        raise ValueError(f"Layer {config.get('name')!r}: Keras 3 has no {cls.__name__} layer, so "
+                         "a Keras 3 file cannot hold it. Save in tf-keras style instead "
+                         "(model.save('m.h5'), or style='tf_keras').")
+    config = _activations_for(config, KERAS3)
+    for old, new in _KERAS3_RENAMES.get(cls.__name__, {}).items():
+        if old in config:
+            config[new] = config.pop(old)
     own = own_constructor_keywords(cls)
     for key in _TF_KERAS_ONLY:
         if key in own and key not in _NOT_IN_KERAS3:

@@ -28,7 +28,14 @@ from __future__ import annotations
 from numkeras.engine import graph_config
 from numkeras.engine.graph_config import CONFIG_ERRORS, KERAS3, STYLES, TF_KERAS, jsonable
 from numkeras.engine.sequential import Sequential
-from numkeras.saving.dialects import clean_layer_config, keras3_layer_config, policy_dtype
+from numkeras.saving.dialects import (
+    clean_layer_config,
+    config_style,
+    keras3_layer_config,
+    policy_dtype,
+    read_keras3_activations,
+    tf_keras_layer_config,
+)
 from numkeras.saving.keras_v3.archive import parse_json
 from numkeras.saving.keras_v3.errors import ModelConfigError
 from numkeras.saving.registry import (
@@ -141,6 +148,8 @@ def deserialize_model(config, custom_objects: dict | None = None):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ModelConfigError("Not a Keras model config: expected an object with "
                                "'class_name' and 'config'.")
+    if config_style(config) == KERAS3:  # Keras 3's "hard_sigmoid" is another formula
+        config = read_keras3_activations(config)
     ctx = ClassLookup(custom_objects)
     try:
         check_classes(ctx, config)
@@ -163,6 +172,8 @@ def layer_spec(layer, style: str = KERAS3) -> dict:
         config = layer.get_config()
         if style == KERAS3 and type(layer).__module__.startswith("numkeras."):
             config = keras3_layer_config(type(layer), config)
+        elif type(layer).__module__.startswith("numkeras."):
+            config = tf_keras_layer_config(type(layer), config)
     spec = {**spec, "config": jsonable(config)}
     shape = graph_config.build_shape(layer)
     if shape is not None:

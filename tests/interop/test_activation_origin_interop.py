@@ -6,8 +6,9 @@ computes Keras 3's (``hard_sigmoid`` differs between the two and is kept apart).
 
 import numpy as np
 import pytest
-from tf_side import keras3, tensorflow, tf_keras
+from tf_side import assert_close_outputs, keras3, random_weights, tensorflow, tf_keras
 
+import numkeras as nk
 from numkeras import activations
 
 X = np.linspace(-5, 5, 40, dtype=np.float32).reshape(1, 40)
@@ -40,3 +41,39 @@ def test_the_two_hard_sigmoids_really_differ():
     a = np.asarray(k.activations.hard_sigmoid(tensorflow().constant(X)))
     b = np.asarray(k3.activations.hard_sigmoid(X))
     assert np.abs(a - b).max() > 0.05
+
+
+def _hs_model(k):
+    x = k.Input((5, 4))
+    y = k.layers.LSTM(3, recurrent_activation="hard_sigmoid", return_sequences=True)(x)
+    return k.Model(x, k.layers.Dense(2, activation="hard_sigmoid")(y))
+
+
+def test_keras3_files_hard_sigmoid_computes_keras3s_formula_both_ways(tmp_path):
+    k3 = keras3()
+    model = _hs_model(k3)
+    model.set_weights(random_weights(model))
+    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32) * 3
+    expected = model.predict(x, verbose=0)
+    model.save(str(tmp_path / "k3.keras"))
+    ours = nk.models.load_model(str(tmp_path / "k3.keras"))
+    assert_close_outputs(ours.predict(x), expected)
+    ours.save(str(tmp_path / "again.keras"))  # written back as Keras 3's "hard_sigmoid"
+    again = k3.models.load_model(str(tmp_path / "again.keras"))
+    assert_close_outputs(again.predict(x, verbose=0), expected)
+    with pytest.raises(ValueError, match="tf-keras"):  # tf-keras has no such formula
+        ours.save(str(tmp_path / "m.h5"))
+
+
+def test_tf_keras_hard_sigmoid_loads_and_refuses_keras3_style(tmp_path):
+    k = tf_keras()
+    model = _hs_model(k)
+    model.set_weights(random_weights(model))
+    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32) * 3
+    expected = model.predict(x, verbose=0)
+    model.save(str(tmp_path / "tfk.h5"))
+    ours = nk.models.load_model(str(tmp_path / "tfk.h5"))
+    assert_close_outputs(ours.predict(x), expected)
+    with pytest.raises(ValueError, match="relu6"):
+        ours.save(str(tmp_path / "m.keras"))
+    assert not (tmp_path / "m.keras").exists()

@@ -31,10 +31,18 @@ WRAPPED = {
     "SpectralNormalization": lambda: L.SpectralNormalization(L.Dense(2)),
     "RNN": lambda: L.RNN(L.LSTMCell(2)),
     "StackedRNNCells": lambda: L.StackedRNNCells([L.LSTMCell(2), L.GRUCell(3)]),
+    "CategoryEncoding": lambda: L.CategoryEncoding(num_tokens=3),
+    "Discretization": lambda: L.Discretization(bin_boundaries=[0.0, 1.0]),
+    # tf-keras's default recurrent_activation is hard_sigmoid, which Keras 3 computes
+    # differently: written only with another activation (the default is refused, see below)
+    "ConvLSTM1D": lambda: L.ConvLSTM1D(2, 3, recurrent_activation="sigmoid"),
+    "ConvLSTM2D": lambda: L.ConvLSTM2D(2, 3, recurrent_activation="sigmoid"),
+    "ConvLSTM3D": lambda: L.ConvLSTM3D(2, 3, recurrent_activation="sigmoid"),
 }
 NOT_LAYERS = {"Layer", "InputLayer", "Wrapper", "TFOpLambda", "SlicingOpLambda", "OperationLayer"}
 #: tf-keras classes Keras 3 removed: numkeras refuses to write them in Keras 3 style.
-NOT_IN_KERAS3 = {"LocallyConnected1D", "LocallyConnected2D", "ThresholdedReLU"}
+NOT_IN_KERAS3 = {"LocallyConnected1D", "LocallyConnected2D", "ThresholdedReLU", "RandomHeight",
+                 "RandomWidth"}
 
 
 def _classes():
@@ -80,3 +88,20 @@ def test_keras3_accepts_the_written_config(k3, name):
     revived = k3.saving.deserialize_keras_object(spec)
     assert type(revived).__name__ == name
     assert revived.name == layer.name
+
+
+def test_tf_keras_hard_sigmoid_is_never_written_for_keras3():
+    from numkeras.saving import serialization
+
+    for layer in (L.ConvLSTM2D(2, 3), L.Dense(2, activation="hard_sigmoid"),
+                  L.Bidirectional(L.LSTM(2, recurrent_activation="hard_sigmoid"))):
+        with pytest.raises(ValueError, match="relu6"):
+            serialization.layer_spec(layer, serialization.KERAS3)
+
+
+def test_leaky_relu_is_written_with_keras3s_argument_name(k3):
+    from numkeras.saving import serialization
+
+    spec = serialization.layer_spec(L.LeakyReLU(0.1), serialization.KERAS3)
+    assert "alpha" not in spec["config"]
+    assert k3.saving.deserialize_keras_object(spec).negative_slope == pytest.approx(0.1)

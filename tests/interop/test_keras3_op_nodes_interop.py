@@ -1,0 +1,67 @@
+"""Keras 3 functional models with operation nodes (keras.ops calls, the NotEqual mask node of
+Embedding(mask_zero=True)) load in numkeras with Keras 3's outputs, and numkeras's own
+ops-built models written in Keras 3 style load in Keras 3 with the same outputs."""
+
+import numpy as np
+from tf_side import assert_close_outputs, keras3, random_weights
+
+import numkeras as nk
+
+
+def _inputs():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 4, 6)).astype(np.float32)
+    ids = np.array([[0, 3, 0, 7], [1, 0, 2, 0]], np.int32)
+    return x, ids
+
+
+def _build(k, ops):
+    x = k.Input((4, 6), name="x")
+    ids = k.Input((4,), dtype="int32", name="ids")
+    h = k.layers.Dense(6, name="dense")(x)
+    a = ops.relu(h * 2.0 - 1.0) + x
+    outs = [
+        a[:, 1:, ::2], ops.mean(a, axis=-1, keepdims=True), ops.concatenate([a, x], axis=-1),
+        ops.matmul(ops.softmax(a, axis=1), ops.transpose(x, (0, 2, 1))),
+        ops.reshape(x, (-1, 24)), ops.where(x > 0, x, 0.1 * x), ops.hard_sigmoid(x),
+        ops.einsum("bij,bkj->bik", x, h), ops.expand_dims(ops.sum(x, axis=1), 1),
+        ops.take(x, [0, 2], axis=1), ops.cast(ops.not_equal(ids, 0), "float32"),
+        ops.clip(x, -0.5, 0.5), ops.stack([x, -x], axis=1), ops.one_hot(ids % 5, 5),
+        x[..., None, 0], ops.gelu(x), ops.log_softmax(x), ops.argmax(x, axis=-1),
+    ]
+    e = k.layers.Embedding(10, 3, mask_zero=True, name="emb")(ids)
+    outs.append(k.layers.LSTM(2, name="lstm")(e))
+    outs.append(k.layers.Dense(2, activation="hard_sigmoid", name="hs")(x))
+    return k.Model([x, ids], outs)
+
+
+def test_keras3_models_with_operation_nodes_load_with_same_outputs(tmp_path):
+    k3 = keras3()
+    model = _build(k3, k3.ops)
+    model.set_weights(random_weights(model))
+    x, ids = _inputs()
+    expected = model.predict([x, ids], verbose=0)
+    path = str(tmp_path / "k3.keras")
+    model.save(path)
+    nk.backend.clear_session()
+    ours = nk.models.load_model(path)
+    got = ours.predict([x, ids])
+    assert len(got) == len(expected)
+    for i, (a, b) in enumerate(zip(got, expected)):
+        assert np.asarray(a).dtype == np.asarray(b).dtype, i
+        assert_close_outputs(a, b)
+
+
+def test_numkeras_ops_models_load_in_keras3(tmp_path):
+    nk.backend.clear_session()
+    ours = _build(nk, nk.ops)
+    ours.set_weights(random_weights(ours))
+    x, ids = _inputs()
+    expected = ours.predict([x, ids])
+    path = str(tmp_path / "nk.keras")
+    ours.save(path)
+    k3 = keras3()
+    theirs = k3.models.load_model(path)
+    got = theirs.predict([x, ids], verbose=0)
+    for i, (a, b) in enumerate(zip(got, expected)):
+        assert_close_outputs(b, a)
