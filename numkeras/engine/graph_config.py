@@ -152,6 +152,10 @@ def _revive(graph: _Graph, value):
         return np.asarray(config["value"], dtype=config.get("dtype"))
     if kind == "__bytes__":
         return config["value"].encode("latin-1")
+    if kind == "__slice__":
+        return slice(config.get("start"), config.get("stop"), config.get("step"))
+    if kind == "__ellipsis__":
+        return Ellipsis
     if kind is not None and "config" in value:
         raise ValueError(f"Unsupported object in a layer call of the config: {kind!r}.")
     return {k: _revive(graph, v) for k, v in value.items()}
@@ -368,11 +372,12 @@ def _is_sequential(layer) -> bool:
 def _node_spec(node, nodes: _Nodes):
     history = nodes.history
     if nodes.style == TF_KERAS:
-        preserve = getattr(node.layer, "_preserve_input_structure_in_config", False)
+        tf_call = getattr(node.layer, "tf_call", None)  # TF-op layers (and their K3 twins)
+        preserve = tf_call is not None
         first = node.call_args[0] if node.call_args else []
         call_kwargs = dict(node.call_kwargs)
         if preserve:  # tf-keras: arguments after the first are saved by parameter name
-            first, call_kwargs = node.layer.split_first_arg(node.call_args, call_kwargs)
+            first, call_kwargs = tf_call(node.call_args, call_kwargs)
 
         def kwarg(value):
             if isinstance(value, KerasTensor):
@@ -409,13 +414,21 @@ def _node_spec(node, nodes: _Nodes):
                                "keras_history": [layer.name, index, tensor_index]}}
         if isinstance(value, tuple):
             return {"class_name": "__tuple__", "config": {"value": [k3(v) for v in value]}}
+        if isinstance(value, slice):
+            return {"class_name": "__slice__", "config": {
+                "start": value.start, "stop": value.stop, "step": value.step}}
+        if value is Ellipsis:
+            return {"class_name": "__ellipsis__", "config": {}}
         if isinstance(value, list):
             return [k3(v) for v in value]
         if isinstance(value, dict):
             return {k: k3(v) for k, v in value.items()}
         return jsonable(value)
 
-    return {"args": [k3(a) for a in node.call_args], "kwargs": k3(dict(node.call_kwargs))}
+    args, kwargs = list(node.call_args), dict(node.call_kwargs)
+    if hasattr(node.layer, "as_operation"):  # written as the Keras 3 operation it computes
+        _, _, _, args, kwargs = node.layer.as_operation(args, kwargs)
+    return {"args": [k3(a) for a in args], "kwargs": k3(kwargs)}
 
 
 # -- layer constructors (what a config's arguments may be) -----------------------------------

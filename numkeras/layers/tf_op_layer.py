@@ -120,6 +120,24 @@ class TFOpLambda(Layer):
     def compute_mask(self, inputs, mask=None):
         return None
 
+    def tf_call(self, args, kwargs) -> tuple:
+        """``(first argument, keywords)`` of a call as tf-keras saves it."""
+        return self.split_first_arg(args, kwargs)
+
+    def as_operation(self, args, kwargs) -> tuple:
+        """``(class name, module, config, args, kwargs)`` of this call as Keras 3 saves the
+        same computation, or a ValueError when Keras 3 has no such operation."""
+        first, kwargs = self.split_first_arg(args, kwargs)
+        kwargs = dict(kwargs)
+        operand = _operand_name(self.function)
+        operation = _BINARY.get(self.function) or _UNARY.get(self.function) or \
+            _OTHER.get(self.function, (None,))[0]
+        values = [first] + ([kwargs.pop(operand)] if operand in kwargs else [])
+        if operation is None or (operand and len(values) != 2) or \
+                any(v not in (None, False) for v in kwargs.values()):
+            raise _untranslatable(self, "Keras 3")
+        return (operation, keras3.OPERATIONS[operation].module, {}, values, {})
+
     def _label(self) -> str:
         return f"tf.{self.function}" if isinstance(self, TFOpLambda) and \
             not isinstance(self, OperationLayer) else f"Keras 3 operation {self.function}"
@@ -145,6 +163,43 @@ class TFOpLambda(Layer):
     def from_config(cls, config: dict):
         config = dict(config)
         return cls(config.pop("function"), **config)
+
+
+# -- one operation, two spellings: tf-keras's TF function and Keras 3's operation class ------
+_BINARY = {  # TF function (second operand ``y``) -> Keras 3 operation; first one wins backwards
+    "__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract",
+    "math.multiply": "Multiply", "math.truediv": "TrueDivide", "math.divide": "Divide",
+    "compat.v1.floor_div": "FloorDivide", "math.floordiv": "FloorDivide",
+    "math.floormod": "Mod", "math.pow": "Power", "math.maximum": "Maximum",
+    "math.minimum": "Minimum", "math.equal": "Equal", "math.not_equal": "NotEqual",
+    "math.greater": "Greater", "math.greater_equal": "GreaterEqual", "math.less": "Less",
+    "math.less_equal": "LessEqual", "math.logical_and": "LogicalAnd",
+    "math.logical_or": "LogicalOr", "math.logical_xor": "LogicalXor",
+}
+_UNARY = {
+    "math.negative": "Negative", "math.abs": "Absolute", "math.logical_not": "LogicalNot",
+    "math.sqrt": "Sqrt", "math.square": "Square", "math.exp": "Exp", "math.log": "Log",
+    "math.sigmoid": "Sigmoid", "math.tanh": "Tanh", "nn.relu": "Relu",
+}
+_OTHER = {"linalg.matmul": ("Matmul", "b"), "__operators__.getitem": ("GetItem", "slice_spec")}
+_TO_TF = {}
+for _fn, _op in [*_BINARY.items(), *_UNARY.items(), *((f, o) for f, (o, _) in _OTHER.items())]:
+    _TO_TF.setdefault(_op, _fn)
+
+
+def _operand_name(function: str):
+    if function in _BINARY:
+        return "y"
+    if function in _OTHER:
+        return _OTHER[function][1]
+    return None
+
+
+def _untranslatable(layer, style: str):
+    other = "tf-keras style (model.save('m.h5'))" if style == "Keras 3" else \
+        "Keras 3 style (.keras)"
+    return ValueError(f"Layer {layer.name!r} ({layer._label()}) has no {style} equivalent "
+                      f"numkeras can write; save the model in {other} instead.")
 
 
 def _to_slice(value):
@@ -231,6 +286,26 @@ class OperationLayer(TFOpLambda):
 
     def get_config(self) -> dict:
         return {"name": self.name, **self.op_config}
+
+    def as_operation(self, args, kwargs) -> tuple:
+        return (self.operation, self.module, dict(self.op_config), list(args), dict(kwargs))
+
+    def tf_function(self) -> str:
+        """The TF function tf-keras would record for this operation (or a ValueError)."""
+        if self.operation not in _TO_TF or self.op_config or len(
+                [n for n in keras3.OPERATIONS[self.operation].call]) > 2:
+            raise _untranslatable(self, "tf-keras")
+        return _TO_TF[self.operation]
+
+    def tf_call(self, args, kwargs) -> tuple:
+        function = self.tf_function()
+        operand = _operand_name(function)
+        if kwargs or len(args) != (2 if operand else 1):
+            raise _untranslatable(self, "tf-keras")
+        tf_kwargs = {operand: args[1]} if operand else {}
+        if function != "__operators__.getitem":
+            tf_kwargs["name"] = None
+        return args[0], tf_kwargs
 
     @classmethod
     def from_config(cls, config: dict, operation: str | None = None):

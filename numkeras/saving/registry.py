@@ -82,6 +82,12 @@ def custom_object_scope(*scopes: dict):
 
 
 # -- lookup ----------------------------------------------------------------------------------
+def is_operation_spec(spec: dict) -> bool:
+    """Whether ``spec`` is a Keras 3 operation node (``keras.ops.*`` on a Keras tensor)."""
+    module = spec.get("module")
+    return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
+
+
 class UnknownClassError(ValueError):
     """A config names classes numkeras does not have (and ``custom_objects`` does not give)."""
 
@@ -114,7 +120,7 @@ class ClassLookup:
         for key in (registered, name):
             if isinstance(key, str) and key in self.custom:
                 return self.custom[key], False
-        if name in CODE_CLASSES:
+        if name in CODE_CLASSES or is_operation_spec(spec):
             return None, False
         if registered not in (None, name) and registered not in ("Functional",):
             return None, False
@@ -141,6 +147,10 @@ class ClassLookup:
         name = spec["class_name"]
         if name in _PSEUDO:
             return True
+        if is_operation_spec(spec):
+            from numkeras.ops import keras3
+
+            return name in keras3.OPERATIONS
         if name in TF_OP_CLASSES and spec.get("registered_name") in (None, name):
             return tf_api.is_supported((spec.get("config") or {}).get("function"))
         cls, _ = self.lookup(spec)
@@ -153,6 +163,10 @@ class ClassLookup:
 def describe(spec: dict) -> str:
     """How an error names the class of ``spec`` (code classes say they are code)."""
     name = spec.get("class_name")
+    if is_operation_spec(spec):
+        inner = spec.get("config") if isinstance(spec.get("config"), dict) else {}
+        return (f"Keras 3 operation {name} '{inner.get('name')}' (not in numkeras's table of "
+                "supported Keras 3 operations)")
     if name in TF_OP_CLASSES:
         inner = spec.get("config") if isinstance(spec.get("config"), dict) else {}
         return (f"{name} '{inner.get('name')}' (TF function tf.{inner.get('function')}, which "

@@ -47,6 +47,7 @@ from numkeras.saving.registry import (
     check_classes,
     class_spec,
     describe,
+    is_operation_spec,
 )
 
 __all__ = ["KERAS3", "TF_KERAS", "CODE_CLASSES", "TF_OP_CLASSES", "UnknownClassError", "clean_layer_config",
@@ -99,6 +100,14 @@ def deserialize_layer(spec: dict, custom_objects: dict | None = None, _ctx=None)
 def _deserialize_layer(spec: dict, ctx, top: bool):
     if top:
         check_classes(ctx, spec)
+    if is_operation_spec(spec):
+        from numkeras.layers import OperationLayer
+
+        config = dict(spec.get("config") or {})
+        try:
+            return OperationLayer(spec.get("class_name"), **config)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"Operation node {config.get('name')!r}: {err}") from None
     cls, builtin = ctx.lookup(spec)
     if cls is None:
         raise UnknownClassError(f"Unknown layer class: {describe(spec)}.")
@@ -163,6 +172,9 @@ def deserialize_model(config, custom_objects: dict | None = None):
 # -- to configs -----------------------------------------------------------------------------
 def layer_spec(layer, style: str = KERAS3) -> dict:
     """``{"module", "class_name", "config", "registered_name", "build_config"}`` of a layer."""
+    operation = _operation_spec(layer, style)
+    if operation is not None:
+        return operation
     spec = class_spec(layer, style)
     if isinstance(layer, Sequential):
         config = sequential_config(layer, style)
@@ -175,6 +187,32 @@ def layer_spec(layer, style: str = KERAS3) -> dict:
         elif type(layer).__module__.startswith("numkeras."):
             config = tf_keras_layer_config(type(layer), config)
     spec = {**spec, "config": jsonable(config)}
+    shape = graph_config.build_shape(layer)
+    if shape is not None:
+        spec["build_config"] = {"input_shape": jsonable(shape)}
+    return spec
+
+
+def _operation_spec(layer, style: str):
+    """A TF-op / Keras 3 operation layer in ``style``'s spelling (the other's is translated
+    from its first call; a ValueError says when there is no equivalent), else None."""
+    if not hasattr(layer, "as_operation") or not type(layer).__module__.startswith("numkeras."):
+        return None
+    node = next((n for n in layer._inbound_nodes if not n.is_input), None)
+    if style == KERAS3:
+        args, kwargs = (node.call_args, node.call_kwargs) if node is not None else ((), {})
+        if node is None and type(layer).__name__ in TF_OP_CLASSES:
+            raise ValueError(f"Layer {layer.name!r} was never called; it cannot be written.")
+        name, module, config, _, _ = layer.as_operation(args, kwargs)
+        return {"module": module, "class_name": name, "config": jsonable(
+            {"name": layer.name, **config}), "registered_name": name}
+    if type(layer).__name__ in TF_OP_CLASSES:
+        return None  # tf-keras's own spelling: the generic path
+    function = layer.tf_function()
+    kind = "SlicingOpLambda" if function == "__operators__.getitem" else "TFOpLambda"
+    spec = {"module": "tf_keras.src.layers.core.tf_op_layer", "class_name": kind,
+            "config": {"name": layer.name, "trainable": layer.trainable, "dtype": layer.dtype,
+                       "function": function}, "registered_name": kind}
     shape = graph_config.build_shape(layer)
     if shape is not None:
         spec["build_config"] = {"input_shape": jsonable(shape)}
