@@ -198,7 +198,7 @@ def _operation_spec(layer, style: str):
     from its first call; a ValueError says when there is no equivalent), else None."""
     if not hasattr(layer, "as_operation") or not type(layer).__module__.startswith("numkeras."):
         return None
-    node = next((n for n in layer._inbound_nodes if not n.is_input), None)
+    node = next((n for n in layer.inbound_nodes if not n.is_input), None)
     if style == KERAS3:
         args, kwargs = (node.call_args, node.call_kwargs) if node is not None else ((), {})
         if node is None and type(layer).__name__ in TF_OP_CLASSES:

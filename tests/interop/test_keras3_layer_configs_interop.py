@@ -16,7 +16,7 @@ from numkeras.engine.base_layer import Layer
 ARGS = {
     "Activation": ("relu",), "AlphaDropout": (0.1,), "CenterCrop": (2, 2), "Dense": (2,),
     "Dot": (1,), "Dropout": (0.1,), "EinsumDense": ("ab,bc->ac", 4), "Embedding": (5, 2),
-    "GRU": (2,), "GRUCell": (2,), "GaussianDropout": (0.1,), "GaussianNoise": (0.1,),
+    "GRU": (2,), "GRUCell": (2,), "CuDNNGRU": (2,), "CuDNNLSTM": (2,), "GaussianDropout": (0.1,), "GaussianNoise": (0.1,),
     "LSTM": (2,), "LSTMCell": (2,), "MultiHeadAttention": (2, 4), "Permute": ((2, 1),),
     "RandomBrightness": (0.1,), "RandomContrast": (0.1,), "RandomCrop": (2, 2),
     "RandomHeight": (0.1,), "RandomRotation": (0.1,), "RandomTranslation": (0.1, 0.1),
@@ -42,7 +42,7 @@ WRAPPED = {
 NOT_LAYERS = {"Layer", "InputLayer", "Wrapper", "TFOpLambda", "SlicingOpLambda", "OperationLayer"}
 #: tf-keras classes Keras 3 removed: numkeras refuses to write them in Keras 3 style.
 NOT_IN_KERAS3 = {"LocallyConnected1D", "LocallyConnected2D", "ThresholdedReLU", "RandomHeight",
-                 "RandomWidth"}
+                 "RandomWidth", "CuDNNLSTM", "CuDNNGRU"}
 
 
 def _classes():

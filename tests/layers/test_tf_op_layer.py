@@ -159,7 +159,7 @@ def test_tf_keras_style_config_round_trip_and_keras3_style_refusal():
     data = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
     out = clone(data)  # a tf-keras-style config lists the outputs: one output comes as [z]
     np.testing.assert_array_equal(out[0] if isinstance(out, list) else out, model(data))
-    with pytest.raises(ValueError, match="style='tf_keras'"):
+    with pytest.raises(ValueError, match="tf-keras style"):
         serialization.serialize_model(model, serialization.KERAS3)
 
 
