@@ -60,10 +60,12 @@ _TOP = {  # exported at the top level of tf
     "argsort": A.argsort, "slice": A.slice_, "boolean_mask": A.boolean_mask, "norm": M.norm,
     "add_n": M.add_n, "floor_div": M.floordiv,
 }
+_NN["bias_add"] = A.bias_add
 _OTHER = {
     "__operators__.add": M.add, "__operators__.getitem": A.getitem,
     "linalg.matmul": A.matmul, "linalg.einsum": A.einsum, "linalg.norm": M.norm,
     "linalg.l2_normalize": M.l2_normalize, "linalg.transpose": A.transpose,
+    "image.resize": A.image_resize,
 }
 
 

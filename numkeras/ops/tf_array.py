@@ -324,6 +324,28 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     return np.array(x[key])
 
 
+def bias_add(value, bias, data_format=None, name=None):
+    """``value + bias`` on the channel axis (last, or axis 1 for ``NC...`` formats)."""
+    x, b = to_tensor(value), to_tensor(bias)
+    if data_format is not None and str(data_format).upper().startswith("NC") and x.ndim > 2:
+        return x + b.reshape((-1,) + (1,) * (x.ndim - 2))
+    return x + b
+
+
+def image_resize(images, size, method="bilinear", preserve_aspect_ratio=False, antialias=False,
+                 name=None):
+    """``tf.image.resize`` (bilinear or nearest, no aspect-ratio option, no antialiasing)."""
+    from numkeras.ops import image
+
+    method = str(method).lower()
+    if method not in ("bilinear", "nearest") or preserve_aspect_ratio or antialias:
+        raise ValueError(f"image.resize: method={method!r}, preserve_aspect_ratio="
+                         f"{preserve_aspect_ratio}, antialias={antialias} is not supported by "
+                         "numkeras (bilinear or nearest only).")
+    out = image.resize(to_tensor(images), tuple(_ints(size)), method)
+    return out.astype(np.float32) if method == "bilinear" else out
+
+
 def _slice_entry(entry):
     if isinstance(entry, dict):
         kind = entry.get("class_name")
