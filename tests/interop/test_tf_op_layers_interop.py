@@ -106,6 +106,10 @@ def test_numkeras_tf_op_models_load_in_tf_keras(tmp_path):
     loaded = k.models.load_model(str(tmp_path / "m.keras"))
     for a, b in zip(loaded.predict(x, verbose=0), ok.predict(x)):
         assert_close_outputs(b, a)
+    ours.save(str(tmp_path / "m.h5"))  # full-model HDF5 (tf-keras's legacy config)
+    loaded = k.models.load_model(str(tmp_path / "m.h5"))
+    for a, b in zip(loaded.predict(x, verbose=0), expected):
+        assert_close_outputs(b, a)
 
 
 def test_unsupported_tf_functions_are_all_listed_with_their_layers(tmp_path):
