@@ -239,7 +239,8 @@ def format_inventory(info) -> str:
         rows = [[e.keras_name or "-", e.name, _shape(e.shape), e.dtype, f"{e.nbytes:,}"]
                 for e in info.entries]
     else:
-        first = "layer" if info.format.startswith("h5") else "object"
+        first = "layer" if info.format.startswith("h5") or info.format == "safetensors" \
+            else "object"
         header = [first, "weight", "shape", "dtype", "bytes"]
         rows = [[e.group, e.name, _shape(e.shape), e.dtype, f"{e.nbytes:,}"]
                 for e in info.entries]

@@ -151,7 +151,8 @@ def _compare(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> tuple[fl
     return max_abs, max_rel, count
 
 
-def diff(a, b, by_order: bool = False, atol: float = 0.0, rtol: float = 0.0,
+def diff(a: str | os.PathLike | Mapping, b: str | os.PathLike | Mapping, by_order: bool = False,
+         atol: float = 0.0, rtol: float = 0.0,
          progress: Callable | None = None) -> DiffResult:
     """Compare the weights of ``a`` and ``b`` (paths of any readable format, or mappings).
 

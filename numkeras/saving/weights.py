@@ -38,6 +38,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,7 @@ class WeightsMapping(Mapping):
         self.close()
 
 
-def read_weights(path, model=None) -> WeightsMapping:
+def read_weights(path: str | os.PathLike, model: Any = None) -> WeightsMapping:
     """The weights stored at ``path`` (any format :func:`numkeras.saving.inspect.detect`
     knows, a ``.safetensors`` or ``.npz`` file), keyed by Keras weight name where possible.
 
@@ -173,7 +174,8 @@ def write_format_for(path: str, format: str | None = None) -> str:
     return formats.target_for(os.fspath(path)).name
 
 
-def write_weights(weights: Mapping[str, np.ndarray], path, format: str | None = None, *,
+def write_weights(weights: Mapping[str, np.ndarray], path: str | os.PathLike,
+                  format: str | None = None, *,
                   metadata: dict | None = None) -> list[str]:
     """Write ``weights`` (name -> array) to ``path`` with no model; returns the files written.
 
