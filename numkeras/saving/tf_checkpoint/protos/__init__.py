@@ -34,6 +34,7 @@ __all__ = [
     "BundleHeaderProto",
     "CheckpointState",
     "SavedMetadata",
+    "SavedModel",
     "TensorShapeProto",
     "TensorSliceProto",
     "TrackableObjectGraph",
@@ -86,3 +87,5 @@ TrackableObjectGraph = message_class("tensorflow.TrackableObjectGraph")
 CheckpointState = message_class("tensorflow.CheckpointState")
 #: tf-keras's ``keras_metadata.pb`` in a SavedModel (package ``tf_keras`` here).
 SavedMetadata = message_class("tf_keras.SavedMetadata")
+#: ``saved_model.pb``, only the path to the root object's Keras metadata (TF 2.4 and older).
+SavedModel = message_class("tensorflow.SavedModel")

@@ -20,6 +20,8 @@ PROTO_SOURCES_SHA256 = {
         "4d3160df2023b7d22c41c77556565256638fba099bab7af668628e49c3e5db71",
     "saved_metadata.proto":
         "43d8d0b1f78daa28a48060474595269563cb0c13e5b281cb64e9a438f50bb1bd",
+    "saved_model.proto":
+        "e919ca9092b96e6d7ab73f2cd0c631aaf7da1eef14ee7cf27d49d6587dcff74f",
 }
 
 FILE_DESCRIPTOR_SET = (
@@ -98,5 +100,14 @@ FILE_DESCRIPTOR_SET = (
     b'\x12\x17\n\x07node_id\x18\x02 \x01(\x05R\x06nodeId\x12\x1b\n\tnode_path\x18\x03 \x01(\t'
     b'R\x08nodePath\x12\x1e\n\nidentifier\x18\x04 \x01(\tR\nidentifier\x12\x1a\n\x08metadata'
     b'\x18\x05 \x01(\x0cR\x08metadata\x120\n\x07version\x18\x06 \x01(\x0b2\x16.tensorflow.Ver'
-    b'sionDefR\x07versionJ\x04\x08\x01\x10\x02b\x06proto3'
+    b'sionDefR\x07versionJ\x04\x08\x01\x10\x02b\x06proto3\n\xa7\x04\n\x11saved_model.proto'
+    b'\x12\ntensorflow\x1a\x0eversions.proto"\x84\x01\n\nSavedModel\x12;\n\x1asaved_model_sch'
+    b'ema_version\x18\x01 \x01(\x03R\x17savedModelSchemaVersion\x129\n\x0bmeta_graphs\x18\x02'
+    b' \x03(\x0b2\x18.tensorflow.MetaGraphDefR\nmetaGraphs"V\n\x0cMetaGraphDef\x12F\n\x10obje'
+    b'ct_graph_def\x18\x07 \x01(\x0b2\x1c.tensorflow.SavedObjectGraphR\x0eobjectGraphDef"A\n'
+    b'\x10SavedObjectGraph\x12-\n\x05nodes\x18\x01 \x03(\x0b2\x17.tensorflow.SavedObjectR\x05'
+    b'nodes"K\n\x0bSavedObject\x12<\n\x0buser_object\x18\x04 \x01(\x0b2\x1b.tensorflow.SavedU'
+    b'serObjectR\nuserObject"\x7f\n\x0fSavedUserObject\x12\x1e\n\nidentifier\x18\x01 \x01(\tR'
+    b'\nidentifier\x120\n\x07version\x18\x02 \x01(\x0b2\x16.tensorflow.VersionDefR\x07version'
+    b'\x12\x1a\n\x08metadata\x18\x03 \x01(\x0cR\x08metadatab\x06proto3'
 )

@@ -28,7 +28,7 @@ fi
 # Dependency order: every file comes after the files it imports.
 protos=(versions.proto tensor_shape.proto tensor_slice.proto types.proto
         tensor_bundle.proto trackable_object_graph.proto checkpoint_state.proto
-        saved_metadata.proto)
+        saved_metadata.proto saved_model.proto)
 
 cd "$here"
 wkt="$("$py" -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')"
