@@ -91,8 +91,12 @@ class Resizing(_ImageLayer):
     """Resizes images to ``(height, width)`` (``tf.image.resize``; channels last)."""
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
-                 data_format=None, **kwargs):
+                 data_format=None, pad_to_aspect_ratio=False, fill_mode="constant",
+                 fill_value=0.0, antialias=False, **kwargs):
         super().__init__(**kwargs)
+        if pad_to_aspect_ratio or antialias:  # Keras 3 options; fill_* only act when padding
+            raise ValueError(f"Resizing {self.name!r}: pad_to_aspect_ratio=True and "
+                             "antialias=True (Keras 3 options) are not supported by numkeras.")
         self._set_format(data_format)
         self.height, self.width = height, width
         self.interpolation = check_interpolation(interpolation)

@@ -90,3 +90,23 @@ def test_keras3_operation_nodes_convert_to_tf_keras_files(tmp_path):
     got = theirs.predict([xs, idx], verbose=0)
     for a, b in zip(got, expected):
         assert_close_outputs(a, b)
+
+
+def test_keras3_renamed_and_new_arguments_load(tmp_path):
+    k3 = keras3()
+    x = k3.Input((8, 8, 3))
+    y = k3.layers.Resizing(6, 6, data_format="channels_last")(x)
+    y = k3.layers.CenterCrop(4, 4)(y)
+    y = k3.layers.Conv2D(2, 3)(y)
+    y = k3.layers.LeakyReLU(negative_slope=0.1)(y)
+    model = k3.Model(x, y)
+    model.set_weights(random_weights(model))
+    data = np.random.default_rng(3).normal(size=(2, 8, 8, 3)).astype(np.float32)
+    expected = model.predict(data, verbose=0)
+    model.save(str(tmp_path / "k3.keras"))
+    ours = nk.models.load_model(str(tmp_path / "k3.keras"))
+    assert_close_outputs(ours.predict(data), expected)
+    ours.save(str(tmp_path / "again.keras"))
+    again = k3.models.load_model(str(tmp_path / "again.keras"))
+    assert abs(float(again.layers[-1].negative_slope) - 0.1) < 1e-6
+    assert_close_outputs(again.predict(data, verbose=0), expected)
