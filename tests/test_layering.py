@@ -18,7 +18,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "numkeras"
 LEVELS = {"ops": 0, "engine": 1, "layers": 2, "saving": 3, "export": 3, "cli": 4}
 #: Methods of the engine's model classes through which the engine may reach saving/export.
 FACADE = {"save", "save_weights", "load_weights", "to_json", "get_config", "from_config",
-          "export", "predict"}
+          "export", "predict",
+          "_onnx_runner"}  # predict's (and __call__'s) choice of the ONNX Runtime engine
 FACADE_CLASSES = {"Model", "Functional", "Sequential"}
 
 
