@@ -48,7 +48,7 @@ def test_wheel_installs_in_a_clean_venv_and_the_cli_runs(tmp_path):
     assert "numkeras/py.typed" in names
     assert any(n.endswith(".proto") for n in names)
     plain, extras, all_ = _requirements(metadata)
-    assert {"remote", "safetensors", "progress", "all", "test"} <= extras
+    assert {"remote", "safetensors", "progress", "onnx", "all", "test"} <= extras
     assert all_ and all(r.startswith("numkeras[") for r in all_)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

@@ -169,3 +169,26 @@ def test_read_weights_of_a_tf_keras_saved_model(tmp_path):
     proc = run("convert", tmp_path / "sm", tmp_path / "w.npz", check=0)
     assert "[saved-model]" in proc.stdout
     _identical(read_weights(str(tmp_path / "w.npz")), _theirs(model))
+
+
+def test_inspect_graph_and_verify_of_tf_keras_and_keras3_files(tmp_path):
+    tf = tensorflow()
+    model = _tf_keras_model()
+    prefix = tmp_path / "ckpt"
+    model.save_weights(str(prefix))
+    nodes = json.loads(run("inspect", prefix, "--graph", "--json", check=0).stdout)["nodes"]
+    keys = {a["key"] for n in nodes for a in n["attributes"]}
+    assert keys == {k for k, _ in tf.train.list_variables(str(prefix))} - \
+        {"_CHECKPOINTABLE_OBJECT_GRAPH"}
+    named = {a["variable"] + ":0" for n in nodes for a in n["attributes"] if a["variable"]}
+    assert set(_theirs(model)) <= named
+    assert run("verify", prefix, check=0).stdout.startswith("OK ")
+    k3model = _keras3_model()
+    k3model.save(str(tmp_path / "m.keras"))
+    assert run("verify", tmp_path / "m.keras", check=0).stdout.startswith("OK ")
+    data = str(prefix) + ".data-00000-of-00001"
+    raw = bytearray(open(data, "rb").read())
+    raw[3] ^= 0x10
+    open(data, "wb").write(bytes(raw))
+    proc = run("verify", prefix, check=1)
+    assert proc.stdout.startswith("CORRUPT ") and data in proc.stdout
