@@ -81,6 +81,7 @@ from numkeras.layers import (  # noqa: E402
     categorical,
     cudnn_recurrent,
     image_augmentation,
+    kernelized,
     locally_connected,
     lookup,
     regularization,
@@ -90,6 +91,7 @@ from numkeras.layers import (  # noqa: E402
 from numkeras.layers.categorical import *  # noqa: E402, F403
 from numkeras.layers.cudnn_recurrent import *  # noqa: E402, F403
 from numkeras.layers.image_augmentation import *  # noqa: E402, F403
+from numkeras.layers.kernelized import *  # noqa: E402, F403
 from numkeras.layers.locally_connected import *  # noqa: E402, F403
 from numkeras.layers.lookup import *  # noqa: E402, F403
 from numkeras.layers.merging import average, maximum, minimum, multiply, subtract  # noqa: E402
@@ -98,8 +100,14 @@ from numkeras.layers.serialization import deserialize, serialize  # noqa: E402
 from numkeras.layers.spectral_normalization import *  # noqa: E402, F403
 from numkeras.layers.text_vectorization import *  # noqa: E402, F403
 
-__all__ += [name for module in (categorical, cudnn_recurrent, image_augmentation,
+__all__ += [name for module in (categorical, cudnn_recurrent, image_augmentation, kernelized,
                                 locally_connected, lookup, regularization,
                                 spectral_normalization, text_vectorization)
             for name in module.__all__]
 __all__ += ["average", "maximum", "minimum", "multiply", "subtract", "serialize", "deserialize"]
+
+# tf-keras's experimental names (configs name SyncBatchNormalization / RandomFourierFeatures)
+from numkeras.layers import experimental  # noqa: E402
+from numkeras.layers.normalization import SyncBatchNormalization  # noqa: E402
+
+__all__ += ["experimental", "SyncBatchNormalization"]

@@ -207,3 +207,13 @@ class LayerNormalization(Layer):
                 "gamma_regularizer": serialize_object(self.gamma_regularizer),
                 "beta_constraint": serialize_object(self.beta_constraint),
                 "gamma_constraint": serialize_object(self.gamma_constraint)}
+
+
+class SyncBatchNormalization(BatchNormalization):
+    """tf-keras's deprecated ``layers.experimental.SyncBatchNormalization``: at inference (and
+    on one device) the same computation and weights as ``BatchNormalization``."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
+        kwargs.pop("synchronized", None)
+        super().__init__(axis=axis, momentum=momentum, epsilon=epsilon, center=center,
+                         scale=scale, synchronized=True, **kwargs)

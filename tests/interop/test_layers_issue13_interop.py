@@ -55,9 +55,16 @@ CASES = [
      "float32"),
     ("Discretization", {"bin_boundaries": [0.0], "output_mode": "count"}, (4,), "float32"),
     ("BatchNormalization", {"renorm": True}, (4, 3), "float32"),
+    ("RandomFourierFeatures", {"output_dim": 5}, (3,), "float32"),
+    ("RandomFourierFeatures", {"output_dim": 4, "kernel_initializer": "laplacian",
+                               "scale": 2.0, "trainable": True}, (3,), "float32"),
+    ("SyncBatchNormalization", {"epsilon": 1e-2}, (4, 3), "float32"),
     ("BatchNormalization", {"renorm": True, "renorm_clipping": {"rmax": 2.0}, "axis": 1,
                             "renorm_momentum": 0.9}, (3, 4), "float32"),
 ]
+# tf-keras 2.21 cannot rebuild these from its own .keras files (the class is not registered
+# for deserialization: "'str' object is not callable"); their weights files are tested
+TF_KERAS_CANNOT_REBUILD = {"RandomFourierFeatures"}
 # classes Keras 3.15 has with the same (inference) semantics
 KERAS3 = {"Identity", "ActivityRegularization", "RandomFlip", "RandomRotation", "RandomZoom",
           "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
@@ -79,7 +86,10 @@ def _x(shape, dtype, seed=0):
 
 def _build(lib, name, kwargs, shape, dtype):
     inp = lib.Input(shape, dtype=dtype)
-    layer = getattr(lib.layers, name)(**kwargs)
+    namespace = lib.layers
+    if name in ("RandomFourierFeatures", "SyncBatchNormalization"):
+        namespace = lib.layers.experimental
+    layer = getattr(namespace, name)(**kwargs)
     out = layer(inp)
     return lib.Model(inp, out)
 
@@ -117,14 +127,16 @@ def test_numkeras_model_loads_in_tf_keras(tmp_path, case):
     x = _x(shape, dtype, seed=1)
     path = str(tmp_path / "o.keras")
     save_model(ours, path, style="tf_keras")
-    theirs = tf_keras().models.load_model(path)
-    assert_same_weights(theirs.get_weights(), ours.get_weights())
-    assert_close_outputs(ours.predict(x), theirs.predict(x, verbose=0))
+    if name not in TF_KERAS_CANNOT_REBUILD:
+        theirs = tf_keras().models.load_model(path)
+        assert_same_weights(theirs.get_weights(), ours.get_weights())
+        assert_close_outputs(ours.predict(x), theirs.predict(x, verbose=0))
     # weights only, legacy .h5 by layer name, into a tf-keras twin
     ours.save_weights(str(tmp_path / "w.h5"))
     twin = _build(tf_keras(), name, kwargs, shape, dtype)
     twin.load_weights(str(tmp_path / "w.h5"))
     assert_same_weights(twin.get_weights(), ours.get_weights())
+    assert_close_outputs(ours.predict(x), twin.predict(x, verbose=0))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in KERAS3],
