@@ -28,6 +28,7 @@ import struct
 import zipfile
 import zlib
 
+from numkeras.saving.formats import ZIP_MAGIC
 from numkeras.saving.keras_v3.errors import KerasFileError
 
 CONFIG = "config.json"
@@ -271,7 +272,7 @@ def _data_offset(fileobj, info: zipfile.ZipInfo, filename: str) -> int:
                              f"at {info.header_offset}, outside the archive.")
     fileobj.seek(info.header_offset)
     header = fileobj.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+    if len(header) != 30 or header[:4] != ZIP_MAGIC:
         raise KerasFileError(f"{filename}: corrupt local header for zip entry "
                              f"{info.filename!r}.")
     name_len, extra_len = struct.unpack("<HH", header[26:30])

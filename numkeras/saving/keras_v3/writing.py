@@ -17,6 +17,7 @@ import zipfile
 
 import numpy as np
 
+from numkeras.saving import formats
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
 from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
@@ -41,7 +42,7 @@ def write_vars(h5file, entries) -> None:
 
 def save_h5(model, filepath: str) -> None:
     """``model``'s weights as a ``.weights.h5`` file (atomic)."""
-    if not filepath.endswith(".weights.h5"):
+    if not formats.get("weights.h5").matches(filepath):
         raise ValueError("The filename must end in `.weights.h5`. "
                          f"Received: filepath={filepath}")
     h5py = import_h5py()
@@ -62,12 +63,12 @@ def h5_bytes(model) -> bytes:
 
 def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
     """Keras 3's sharded layout: shards ``<base>_00000.weights.h5``... then the manifest."""
-    if filepath.endswith(".weights.h5"):
+    if formats.get("weights.h5").matches(filepath):
         new = filepath[:-3] + ".json"
         warnings.warn(f"Saving sharded weights requires `*.json` as the extension. The original "
                       f"path: {filepath} will be renamed to {new}.", stacklevel=3)
         filepath = new
-    if not filepath.endswith(".weights.json"):
+    if not formats.get("weights.json").matches(filepath):
         raise ValueError("The filename must end in `.weights.json` when `max_shard_size` is "
                          f"specified. Received: filepath={filepath}")
     entries = walk(model, KERAS3)

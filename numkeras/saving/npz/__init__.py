@@ -30,6 +30,7 @@ import zlib
 
 import numpy as np
 
+from numkeras.saving.formats import ZIP_MAGIC
 from numkeras.saving.weights import WeightsMapping, WeightSpec, memmap
 
 __all__ = ["save_weights", "load_weights", "read_weights", "write", "inspect", "verify",
@@ -85,7 +86,7 @@ def _stored_offset(raw, info: zipfile.ZipInfo) -> int:
     """Where a stored member's bytes start: after its local header, name and extra field."""
     raw.seek(info.header_offset)
     local = raw.read(30)
-    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+    if len(local) != 30 or local[:4] != ZIP_MAGIC:
         raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
     name_len, extra_len = struct.unpack("<HH", local[26:30])
     return info.header_offset + 30 + name_len + extra_len

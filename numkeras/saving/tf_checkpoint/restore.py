@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from numkeras.engine.tracking import Trackable
+from numkeras.saving.formats import INDEX_SUFFIX
 
 from . import keras_view
 from .errors import CheckpointFormatError
@@ -105,8 +106,8 @@ def _prefixes_hint(directory: str) -> str:
 
     try:
         latest = latest_checkpoint(directory)
-        found = sorted(os.path.join(directory, n[: -len(".index")])
-                       for n in os.listdir(directory) if n.endswith(".index"))
+        found = sorted(os.path.join(directory, n[: -len(INDEX_SUFFIX)])
+                       for n in os.listdir(directory) if n.endswith(INDEX_SUFFIX))
     except (OSError, ValueError):
         return ""
     if not found:
