@@ -334,6 +334,9 @@ def detect(path) -> tuple[str, str]:
         stripped = _strip_checkpoint_suffix(path)
         if stripped != path:
             return "tf-checkpoint", stripped
+        for name in ("npz", "safetensors"):  # their suffix decides: a damaged file's error
+            if _BY_NAME[name].matches(path):  # then comes from its own reader
+                return name, path
         found = _by_magic(path, head(path)) or _by_sniff(path)
         if found is not None:
             return found.name, path

@@ -250,3 +250,14 @@ def test_truncated_npz_member_is_an_error(tmp_path):
         out.write(b"\0" * 16)
     with pytest.raises(ValueError, match="truncated"):
         read_weights(str(path))
+
+
+def test_damaged_npz_is_reported_as_an_npz(tmp_path):
+    model = _model()
+    path = tmp_path / "w.npz"
+    model.save_weights(str(path))
+    data = bytearray(path.read_bytes())
+    path.write_bytes(bytes(data[: len(data) // 2]))  # truncated: no central directory
+    with pytest.raises(ValueError, match=r"\.npz") as err:
+        read_weights(str(path))
+    assert str(path) in str(err.value) and ".keras" not in str(err.value)
