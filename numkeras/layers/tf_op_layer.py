@@ -22,6 +22,8 @@ ValueError: TF function tf.io.read_file is not supported by numkeras (it only ru
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from numkeras import backend
@@ -145,8 +147,6 @@ class TFOpLambda(Layer):
     def split_first_arg(self, args, kwargs) -> tuple:
         """``(first argument, keywords)`` with the other positional arguments named by the
         TF function's parameters, as tf-keras saves a call."""
-        import inspect
-
         names = [p.name for p in inspect.signature(self._fn).parameters.values()
                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         if len(args) - 1 > max(len(names) - 1, 0):
@@ -265,8 +265,8 @@ class OperationLayer(TFOpLambda):
             raise ValueError(f"Keras 3 operation {operation} {name!r}: unknown arguments "
                              f"{unknown}; it takes {list(spec.config)}.")
         fn = getattr(spec.function, "__wrapped__", spec.function)
-        defaults = {k: p.default for k, p in __import__("inspect").signature(fn).parameters
-                    .items() if k in spec.config and p.default is not p.empty}
+        defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items()
+                    if k in spec.config and p.default is not p.empty}
         missing = [k for k in spec.config if k not in config and k not in defaults]
         if missing:
             raise ValueError(f"Keras 3 operation {operation} {name!r}: missing arguments "
@@ -292,8 +292,7 @@ class OperationLayer(TFOpLambda):
 
     def tf_function(self) -> str:
         """The TF function tf-keras would record for this operation (or a ValueError)."""
-        if self.operation not in _TO_TF or self.op_config or len(
-                [n for n in keras3.OPERATIONS[self.operation].call]) > 2:
+        if self.operation not in _TO_TF or self.op_config:
             raise _untranslatable(self, "tf-keras")
         return _TO_TF[self.operation]
 
