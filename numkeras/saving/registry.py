@@ -83,9 +83,21 @@ def custom_object_scope(*scopes: dict):
 
 # -- lookup ----------------------------------------------------------------------------------
 def is_operation_spec(spec: dict) -> bool:
-    """Whether ``spec`` is a Keras 3 operation node (``keras.ops.*`` on a Keras tensor)."""
+    """Whether ``spec`` is a Keras 3 operation node (``keras.ops.*`` on a Keras tensor).
+
+    ``.keras`` configs name the module; Keras 3's legacy ``.h5`` configs do not, so there an
+    operation is a known operation class whose config holds only its name and constructor
+    arguments (a layer's config always has ``trainable``).
+    """
     module = spec.get("module")
-    return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
+    if isinstance(module, str):
+        return module.startswith(("keras.src.ops.", "keras.ops."))
+    from numkeras.ops import keras3
+
+    operation = keras3.OPERATIONS.get(spec.get("class_name"))
+    config = spec.get("config")
+    return operation is not None and isinstance(config, dict) and "name" in config and \
+        set(config) <= {"name", *operation.config} and "module" not in spec
 
 
 class UnknownClassError(ValueError):

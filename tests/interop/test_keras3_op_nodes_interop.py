@@ -3,6 +3,7 @@ Embedding(mask_zero=True)) load in numkeras with Keras 3's outputs, and numkeras
 ops-built models written in Keras 3 style load in Keras 3 with the same outputs."""
 
 import numpy as np
+import pytest
 from tf_side import assert_close_outputs, keras3, random_weights
 
 import numkeras as nk
@@ -37,13 +38,14 @@ def _build(k, ops):
     return k.Model([x, ids], outs)
 
 
-def test_keras3_models_with_operation_nodes_load_with_same_outputs(tmp_path):
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras3_models_with_operation_nodes_load_with_same_outputs(tmp_path, suffix):
     k3 = keras3()
     model = _build(k3, k3.ops)
     model.set_weights(random_weights(model))
     x, ids = _inputs()
     expected = model.predict([x, ids], verbose=0)
-    path = str(tmp_path / "k3.keras")
+    path = str(tmp_path / f"k3{suffix}")
     model.save(path)
     nk.backend.clear_session()
     ours = nk.models.load_model(path)
