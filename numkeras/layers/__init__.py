@@ -80,6 +80,7 @@ __all__ += [
 from numkeras.layers import (  # noqa: E402
     categorical,
     cudnn_recurrent,
+    hashing,
     image_augmentation,
     kernelized,
     locally_connected,
@@ -90,6 +91,7 @@ from numkeras.layers import (  # noqa: E402
 )
 from numkeras.layers.categorical import *  # noqa: E402, F403
 from numkeras.layers.cudnn_recurrent import *  # noqa: E402, F403
+from numkeras.layers.hashing import *  # noqa: E402, F403
 from numkeras.layers.image_augmentation import *  # noqa: E402, F403
 from numkeras.layers.kernelized import *  # noqa: E402, F403
 from numkeras.layers.locally_connected import *  # noqa: E402, F403
@@ -100,7 +102,8 @@ from numkeras.layers.serialization import deserialize, serialize  # noqa: E402
 from numkeras.layers.spectral_normalization import *  # noqa: E402, F403
 from numkeras.layers.text_vectorization import *  # noqa: E402, F403
 
-__all__ += [name for module in (categorical, cudnn_recurrent, image_augmentation, kernelized,
+__all__ += [name for module in (categorical, cudnn_recurrent, hashing, image_augmentation,
+                                kernelized,
                                 locally_connected, lookup, regularization,
                                 spectral_normalization, text_vectorization)
             for name in module.__all__]

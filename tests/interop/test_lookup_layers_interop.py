@@ -132,3 +132,53 @@ def test_adapt_gives_tf_keras_vocabulary(case):
     assert ours.layers[-1].get_vocabulary() == [
         v.decode() if isinstance(v, bytes) else v for v in theirs.layers[-1].get_vocabulary()]
     _same(ours.predict(x), theirs.predict(x, verbose=0))
+
+
+HASH_CASES = [
+    ({"num_bins": 7}, "words"),
+    ({"num_bins": 5, "salt": 1337}, "words"),
+    ({"num_bins": 5, "salt": [3, 2**40 + 5], "mask_value": ""}, "words"),
+    ({"num_bins": 6, "mask_value": 0}, "ints"),
+    ({"num_bins": 4, "output_mode": "multi_hot"}, "ints"),
+    ({"num_bins": 4, "output_mode": "count", "salt": 9}, "words"),
+    ({"num_bins": 3, "output_mode": "one_hot"}, "word"),
+]
+
+
+@pytest.mark.parametrize("kwargs,kind", HASH_CASES,
+                         ids=[str(k).replace(" ", "") for k, _ in HASH_CASES])
+def test_hashing_matches_tf_keras_and_keras3_both_ways(tmp_path, kwargs, kind):
+    from numkeras.saving.keras_v3 import save_model
+
+    tfk = tf_keras()
+    inp, x = _input(tfk, kind)
+    theirs = tfk.Model(inp, tfk.layers.Hashing(**kwargs)(inp))
+    expected = theirs.predict(x, verbose=0)
+    theirs.save(str(tmp_path / "t.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "t.keras"))
+    _same(ours.predict(x), expected)
+    save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
+    _same(tf_keras().models.load_model(str(tmp_path / "o.keras")).predict(x, verbose=0),
+          expected)
+    k3 = keras3()
+    inp3, _ = _input(k3, kind)
+    model3 = k3.Model(inp3, k3.layers.Hashing(**kwargs)(inp3))
+    model3.save(str(tmp_path / "k3.keras"))
+    numkeras.backend.clear_session()
+    _same(load_model(str(tmp_path / "k3.keras")).predict(x), expected)
+
+
+def test_hashes_match_tensorflow_on_random_strings():
+    from numkeras.ops.hashing import fingerprint64, siphash24
+
+    tf = tensorflow()
+    rng = np.random.default_rng(5)
+    strings = [rng.bytes(int(n)) for n in rng.integers(0, 300, 300)] + [b"", b"a" * 64,
+                                                                         b"b" * 65]
+    buckets = 2**62 + 11
+    fast = tf.strings.to_hash_bucket_fast(tf.constant(strings), buckets).numpy()
+    strong = tf.strings.to_hash_bucket_strong(tf.constant(strings), buckets,
+                                              key=[11, 2**62 + 3]).numpy()
+    assert [fingerprint64(s) % buckets for s in strings] == fast.tolist()
+    assert [siphash24(s, 11, 2**62 + 3) % buckets for s in strings] == strong.tolist()

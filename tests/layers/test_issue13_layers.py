@@ -172,3 +172,13 @@ def test_text_vectorization_and_vocabulary_asset_round_trip(tmp_path):
     backend.clear_session()
     again = load_model(path)
     assert again.predict(x).tolist() == [[4, 2, 1, 0, 0]]
+
+
+def test_hashing_reference_values():
+    # tf-keras's documented examples: FarmHash without salt, SipHash with salt=133
+    x = np.array([["A"], ["B"], ["C"], ["D"], ["E"]], dtype=object)
+    assert layers.Hashing(num_bins=3)(x).tolist() == [[1], [0], [1], [1], [2]]
+    assert layers.Hashing(num_bins=3, salt=133)(x).tolist() == [[0], [0], [2], [1], [0]]
+    masked = layers.Hashing(num_bins=3, mask_value="")(
+        np.array([["A"], ["B"], [""], ["C"], ["D"]], dtype=object))
+    assert masked.tolist() == [[1], [1], [0], [2], [2]]

@@ -7,6 +7,7 @@
 
 from numkeras.engine.base_layer import Layer as PreprocessingLayer
 from numkeras.layers.categorical import CategoryEncoding, Discretization
+from numkeras.layers.hashing import Hashing
 from numkeras.layers.image_augmentation import (
     RandomContrast,
     RandomCrop,
@@ -22,6 +23,6 @@ from numkeras.layers.preprocessing import CenterCrop, Normalization, Rescaling, 
 from numkeras.layers.text_vectorization import TextVectorization
 
 __all__ = ["PreprocessingLayer", "CategoryEncoding", "CenterCrop", "Discretization",
-           "IntegerLookup", "Normalization", "RandomContrast", "RandomCrop", "RandomFlip",
+           "Hashing", "IntegerLookup", "Normalization", "RandomContrast", "RandomCrop", "RandomFlip",
            "RandomHeight", "RandomRotation", "RandomTranslation", "RandomWidth", "RandomZoom",
            "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
