@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: demo test lint bench venv test-venv clean protos stress
+.PHONY: demo test lint bench venv test-venv clean protos stress fuzz
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,24 @@ demo: $(VENV)/.base
 	$(PY) -m numkeras demo
 
 test: $(VENV)/.test
-	$(PY) -m ruff check numkeras tests bench
+	$(PY) -m ruff check numkeras tests bench fuzz
 	$(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.test
 	$(PY) -m bench
+
+# atheris on every parser, FUZZ_SECONDS each (default 5 min); crashes/hangs are written as
+# crash-*/timeout-* files in fuzz/findings/ and make the target fail.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS = h5_weights h5_model weights_h5 keras_model keras_weights weights_json \
+	tf_index tf_data tf_state config_json inspect_h5 inspect_keras
+fuzz: $(VENV)/.test
+	mkdir -p fuzz/findings
+	set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		$(PY) -m fuzz $$t -max_total_time=$(FUZZ_SECONDS) -timeout=60 -rss_limit_mb=4096 \
+			-artifact_prefix=fuzz/findings/$$t- -print_final_stats=1; \
+	done
 
 # SIGKILL at random instants while re-saving in place: 200 kills per format (make test: 40).
 stress: $(VENV)/.test

@@ -72,10 +72,13 @@ def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = F
 
         return remote.load_weights(model, filepath, skip_mismatch=skip_mismatch,
                                    by_name=by_name, options=options)
+    from numkeras.saving.damage import named_errors
+
     _wait_for_async_save(model)
-    fmt = load_format_for(filepath)
-    return formats.family_module(fmt).load_weights(model, filepath, skip_mismatch=skip_mismatch,
-                                                   by_name=by_name, options=options)
+    with named_errors(filepath):
+        fmt = load_format_for(filepath)
+        return formats.family_module(fmt).load_weights(
+            model, filepath, skip_mismatch=skip_mismatch, by_name=by_name, options=options)
 
 
 def _wait_for_async_save(model) -> None:

@@ -377,9 +377,13 @@ def _scan_range(read_at, lo: int, hi: int, length: int, label: str, error: type)
 
 def open_file(target, label: str, error: type = ValueError):
     """``h5py.File(target, "r")``, refused by :func:`check_global_heaps` before anything
-    reads an attribute; h5py's open errors pass unchanged (callers name the file)."""
+    reads an attribute; h5py's open errors become an ``OSError`` naming ``label``."""
     h5py = import_h5py()
-    f = h5py.File(target, "r")
+    try:
+        f = h5py.File(target, "r")
+    except OSError as exc:
+        raise OSError(f"{label}: not a readable HDF5 file, truncated or damaged ({exc}).") \
+            from exc
     try:
         check_global_heaps(target, label, error, h5file=f)
     except BaseException:

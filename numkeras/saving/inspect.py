@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from numkeras.saving import formats
+from numkeras.saving.damage import UNDOCUMENTED, named_errors
 from numkeras.saving.formats import detect, has_architecture
 
 __all__ = ["Entry", "Inventory", "VerifyResult", "detect", "inspect", "verify",
@@ -158,9 +159,10 @@ def inspect(path) -> Inventory:
     TF checkpoints also read their (small) object graph to name each key's object path.
     """
     path = os.fspath(path)
-    fmt, resolved = detect(path)
-    info = Inventory(path=path, format=fmt, resolved=resolved)
-    formats.get(fmt).function("inspect")(info)
+    with named_errors(path):
+        fmt, resolved = detect(path)
+        info = Inventory(path=path, format=fmt, resolved=resolved)
+        formats.get(fmt).function("inspect")(info)
     return info
 
 
@@ -174,12 +176,16 @@ def verify(path) -> VerifyResult:
     that are NaN or infinite are reported as warnings.
     """
     path = os.fspath(path)
-    fmt, resolved = detect(path)
+    with named_errors(path):
+        fmt, resolved = detect(path)
     result = VerifyResult(path=path, format=fmt, ok=True)
     try:
         formats.get(fmt).function("verify")(resolved, result)
     except Corrupt as exc:
         result.ok, result.problem, result.file, result.key = False, str(exc), exc.file, exc.key
+    except (*UNDOCUMENTED, ValueError, OSError) as exc:  # damage the checks did not foresee
+        result.ok, result.problem, result.file = False, (
+            f"{path}: the file is damaged ({type(exc).__name__}: {exc})"), path
     return result
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from numkeras import saving
 from numkeras.saving import formats, h5common
+from numkeras.saving.damage import named_errors
 from numkeras.saving.keras_v3 import assets, loading
 from numkeras.saving.keras_v3.errors import KerasFileError, ModelConfigError
 from numkeras.saving.keras_v3.sources import ArchiveSource
@@ -44,10 +45,11 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                                 f"directory.{hint}")
     head = formats.head(filepath)
     try:
-        if head[:len(formats.ZIP_MAGIC)] == formats.ZIP_MAGIC:
-            return _load_archive(filepath, custom_objects)
-        if head == formats.HDF5_MAGIC:
-            return _load_h5(filepath, custom_objects)
+        with named_errors(filepath):
+            if head[:len(formats.ZIP_MAGIC)] == formats.ZIP_MAGIC:
+                return _load_archive(filepath, custom_objects)
+            if head == formats.HDF5_MAGIC:
+                return _load_h5(filepath, custom_objects)
     except UnknownClassError as err:  # name the file in the one error listing everything
         raise UnknownClassError(f"{filepath}: {err}") from None
     except ModelConfigError as err:

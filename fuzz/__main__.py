@@ -1,0 +1,36 @@
+"""``python -m fuzz TARGET [libFuzzer flags] [corpus dirs]``: one target under atheris.
+
+With no corpus directory given, ``fuzz/corpus/TARGET`` is used, seeded from the target's
+valid files. Crashes (unclean exceptions) and hangs (``-timeout``) are written by libFuzzer
+as ``crash-*``/``timeout-*`` files in the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    import atheris
+
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: python -m fuzz TARGET [libFuzzer flags] [corpus dirs]")
+    name = sys.argv.pop(1)
+    with atheris.instrument_imports():
+        import numkeras  # noqa: F401
+        from fuzz.targets import TARGETS
+    target = TARGETS[name]
+    if not any(not a.startswith("-") for a in sys.argv[1:]):
+        corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", name)
+        os.makedirs(corpus, exist_ok=True)
+        for i, seed in enumerate(target.seeds()):
+            with open(os.path.join(corpus, f"seed-{i}"), "wb") as f:
+                f.write(seed)
+        sys.argv.append(corpus)
+    atheris.Setup(sys.argv, target.run)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
