@@ -122,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-shard-size", type=float, default=None,
                    help="GB per shard for the weights.json format")
     p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return parser
 
@@ -471,6 +472,12 @@ def cmd_convert(args) -> int:
                 wrap=lambda m: progress.TickingMapping(m, "converting", on))
         except (conv.NeedsArchitecture, conv.LossyConversion) as exc:
             raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"src": args.src, "src_format": result.src_format, "dst": args.dst,
+                          "dst_format": result.dst_format, "weights": result.count,
+                          "model": result.model, "files": written, "notes": result.notes},
+                         indent=2))
+        return 0
     what = f"model {result.model!r}, " if result.model else ""
     print(f"converted {args.src} [{result.src_format}] -> {args.dst} [{result.dst_format}]: "
           f"{what}{result.count} weights")

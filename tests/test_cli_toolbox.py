@@ -342,3 +342,30 @@ def test_progress_bar_on_a_terminal_only_and_not_with_quiet(tmp_path, command):
         args = ["convert", tmp_path / "w.h5", tmp_path / "w.npz", "--overwrite"]
     code, err = _stderr_on_a_terminal(*args, "--quiet")
     assert code == 0 and err == "", err
+
+
+def test_convert_json_lists_the_files_written(tmp_path):
+    _model().save_weights(str(tmp_path / "w.h5"))
+    out = json.loads(run("convert", tmp_path / "w.h5", tmp_path / "ck" / "w", "--json",
+                         check=0).stdout)
+    assert out["src_format"] == "h5" and out["dst_format"] == "tf-checkpoint"
+    assert out["weights"] == 8
+    assert sorted(out["files"]) == sorted(str(p) for p in (tmp_path / "ck").iterdir())
+    assert any("name-based" in n for n in out["notes"])
+
+
+def test_keras_archive_whose_config_cannot_be_built_keeps_its_own_keys(tmp_path):
+    import zipfile
+
+    model = _model()
+    model.save(str(tmp_path / "m.keras"))
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1]["class_name"] = "NoSuchLayer"
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "x.keras", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    keys = list(read_weights(str(tmp_path / "x.keras")))
+    assert "layers/dense/vars/0" in keys and len(keys) == 8
