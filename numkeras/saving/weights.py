@@ -6,18 +6,16 @@ a model given with ``model=`` lets them be derived, else by the file's own keys.
 read when they are looked up (``mapping[name]``); where the format stores a tensor
 contiguous and uncompressed it is memory-mapped (read-only) instead of read.
 
-========================  =====================================  =============================
-format                    keys                                    values
-========================  =====================================  =============================
-legacy ``.h5``            the ``weight_names`` (``dense/kernel:0``)  memory-mapped if contiguous
-``.weights.h5``/``.json`` names through ``model=``, else             memory-mapped if contiguous
-                          ``layers/dense/vars/0``                    (``.weights.h5``)
-``.keras``                names through the archive's config        read from the archive
-TF checkpoint/SavedModel  the variables' names + ``:0`` (object      read, CRC-32C checked
-                          graph; TF1 checkpoints: key + ``:0``)
-``.safetensors``          the stored names                           memory-mapped
-``.npz``                  the stored names                           memory-mapped if stored
-========================  =====================================  =============================
+Per format (keys; values):
+
+- legacy ``.h5``: the ``weight_names`` (``dense/kernel:0``); memory-mapped if contiguous;
+- ``.weights.h5``/``.weights.json``: names through ``model=``, else ``layers/dense/vars/0``;
+  memory-mapped if contiguous (``.weights.h5``);
+- ``.keras``: names through the archive's config; read from the archive;
+- TF checkpoint / SavedModel: the variables' names + ``:0`` from the object graph (TF1
+  checkpoints: key + ``:0``); read and CRC-32C checked;
+- ``.safetensors``: the stored names; memory-mapped;
+- ``.npz``: the stored names; memory-mapped when stored uncompressed.
 
 :func:`write_weights` writes a mapping where no architecture is needed (see its docstring).
 
