@@ -18,7 +18,9 @@ import numpy as np
 from numkeras import backend
 from numkeras.engine.base_layer import Layer
 from numkeras.layers.categorical import encode
-from numkeras.ops.hashing import fingerprint64, siphash24
+from numkeras.ops.hashing import fingerprint64, fingerprint_cat64, siphash24
+
+_CROSS_KEY = 0xDECAFCAFFE  # tf.sparse.cross_hashed's default hash key
 
 
 class Hashing(Layer):
@@ -100,4 +102,63 @@ class Hashing(Layer):
                 "sparse": self.sparse}
 
 
-__all__ = ["Hashing"]
+class HashedCrossing(Layer):
+    """Crosses two or more categorical features into ``num_bins`` bins
+    (``tf.sparse.cross_hashed``); ``output_mode`` ``"int"`` or ``"one_hot"``."""
+
+    def __init__(self, num_bins, output_mode="int", sparse=False, **kwargs):
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = "int64" if output_mode == "int" else backend.floatx()
+        super().__init__(autocast=False, **kwargs)
+        if output_mode not in ("int", "one_hot"):
+            raise ValueError("Unknown value for `output_mode`. Allowed values are ('int', "
+                             f"'one_hot'). Received: output_mode={output_mode!r}")
+        if output_mode == "int" and np.dtype(self.compute_dtype).kind not in "iu":
+            raise ValueError("When `output_mode='int'`, `dtype` should be an integer type. "
+                             f"Received: dtype={self.compute_dtype}")
+        if sparse:
+            raise ValueError(f"HashedCrossing '{self.name}': sparse=True outputs are not "
+                             "supported by numkeras (NumPy arrays are dense).")
+        self.num_bins, self.output_mode, self.sparse = num_bins, output_mode, sparse
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError("`HashedCrossing` should be called on a list or tuple of at least "
+                             f"two inputs. Received: inputs={inputs}")
+        arrays = [np.asarray(x) for x in inputs]
+        shape = arrays[0].shape
+        if any(a.shape != shape for a in arrays) or (len(shape) == 2 and shape[-1] != 1) \
+                or len(shape) > 2:
+            raise ValueError("All `HashedCrossing` inputs should have equal shape (batch,) or "
+                             f"(batch, 1). Received shapes {[a.shape for a in arrays]}")
+        columns = [a.reshape(-1).tolist() for a in arrays]
+        out = np.empty(len(columns[0]), np.int64)
+        for i, row in enumerate(zip(*columns)):
+            h = _CROSS_KEY
+            for v in row:
+                if isinstance(v, (bytes, str)):
+                    feature = fingerprint64(v.encode("utf-8") if isinstance(v, str) else v)
+                else:
+                    feature = int(v) & 0xFFFFFFFFFFFFFFFF
+                h = fingerprint_cat64(h, feature)
+            out[i] = h % self.num_bins
+        out = out.reshape(shape)
+        if self.output_mode == "int":
+            return out.astype(self.compute_dtype)
+        return encode(out, "one_hot", self.num_bins, self.compute_dtype,
+                      layer=f"HashedCrossing '{self.name}'")
+
+    def compute_output_shape(self, input_shapes):
+        shape = tuple(input_shapes[0])
+        if self.output_mode == "int":
+            return shape
+        if len(shape) == 2 and shape[-1] == 1:
+            return shape[:-1] + (self.num_bins,)
+        return shape + (self.num_bins,)
+
+    def get_config(self):
+        return {**super().get_config(), "num_bins": self.num_bins,
+                "output_mode": self.output_mode, "sparse": self.sparse}
+
+
+__all__ = ["Hashing", "HashedCrossing"]

@@ -3,7 +3,9 @@
 * :func:`fingerprint64`: FarmHash's ``Fingerprint64`` (the ``farmhashna`` 64-bit hash), what
   ``tf.strings.to_hash_bucket_fast`` takes modulo the bucket count;
 * :func:`siphash24`: SipHash-2-4 keyed by two 64-bit words, what
-  ``tf.strings.to_hash_bucket_strong`` takes modulo the bucket count.
+  ``tf.strings.to_hash_bucket_strong`` takes modulo the bucket count;
+* :func:`fingerprint_cat64`: how ``tf.sparse.cross_hashed`` chains feature hashes (from the key
+  ``0xDECAFCAFFE``; a string feature hashes to its ``fingerprint64``, an integer to itself).
 
 >>> hex(fingerprint64(b""))
 '0x9ae16a3b2f90404f'
@@ -183,8 +185,18 @@ def siphash24(s: bytes, k0: int, k1: int) -> int:
     return v0 ^ v1 ^ v2 ^ v3
 
 
+def fingerprint_cat64(fp1: int, fp2: int) -> int:
+    """TensorFlow's ``FingerprintCat64``: combines two fingerprints (feature crosses)."""
+    mul = 0xC6A4A7935BD1E995
+    result = fp1 ^ mul
+    result ^= (_shift_mix((fp2 * mul) & _M) * mul) & _M
+    result = (result * mul) & _M
+    result = (_shift_mix(result) * mul) & _M
+    return _shift_mix(result)
+
+
 def _rotl(v: int, shift: int) -> int:
     return ((v << shift) | (v >> (64 - shift))) & _M
 
 
-__all__ = ["fingerprint64", "siphash24"]
+__all__ = ["fingerprint64", "siphash24", "fingerprint_cat64"]

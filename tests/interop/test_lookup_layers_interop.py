@@ -182,3 +182,30 @@ def test_hashes_match_tensorflow_on_random_strings():
                                               key=[11, 2**62 + 3]).numpy()
     assert [fingerprint64(s) % buckets for s in strings] == fast.tolist()
     assert [siphash24(s, 11, 2**62 + 3) % buckets for s in strings] == strong.tolist()
+
+
+CROSS_CASES = [({"num_bins": 5}, ("words1", "ints1")), ({"num_bins": 4, "output_mode": "one_hot"},
+                                                       ("words1", "words1b")),
+               ({"num_bins": 7}, ("ints1", "ints1", "words1"))]
+FEATURES = {"words1": np.array([["a"], ["bb"], [""], ["zz"]], dtype=object),
+            "words1b": np.array([["x"], ["y"], ["x"], ["q"]], dtype=object),
+            "ints1": np.array([[3], [-7], [2**40], [0]], dtype="int64")}
+
+
+@pytest.mark.parametrize("kwargs,kinds", CROSS_CASES,
+                         ids=[f"{k}{v}".replace(" ", "") for k, v in CROSS_CASES])
+def test_hashed_crossing_matches_tf_keras_both_ways(tmp_path, kwargs, kinds):
+    from numkeras.saving.keras_v3 import save_model
+
+    tfk = tf_keras()
+    xs = [FEATURES[k] for k in kinds]
+    inputs = [tfk.Input((1,), dtype="string" if x.dtype == object else "int64") for x in xs]
+    theirs = tfk.Model(inputs, tfk.layers.HashedCrossing(**kwargs)(inputs))
+    expected = theirs.predict(xs, verbose=0)
+    theirs.save(str(tmp_path / "t.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "t.keras"))
+    _same(ours.predict(xs), expected)
+    save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
+    _same(tf_keras().models.load_model(str(tmp_path / "o.keras")).predict(xs, verbose=0),
+          expected)

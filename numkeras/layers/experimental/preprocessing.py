@@ -7,7 +7,7 @@
 
 from numkeras.engine.base_layer import Layer as PreprocessingLayer
 from numkeras.layers.categorical import CategoryEncoding, Discretization
-from numkeras.layers.hashing import Hashing
+from numkeras.layers.hashing import HashedCrossing, Hashing
 from numkeras.layers.image_augmentation import (
     RandomContrast,
     RandomCrop,
@@ -23,6 +23,6 @@ from numkeras.layers.preprocessing import CenterCrop, Normalization, Rescaling, 
 from numkeras.layers.text_vectorization import TextVectorization
 
 __all__ = ["PreprocessingLayer", "CategoryEncoding", "CenterCrop", "Discretization",
-           "Hashing", "IntegerLookup", "Normalization", "RandomContrast", "RandomCrop", "RandomFlip",
+           "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "RandomContrast", "RandomCrop", "RandomFlip",
            "RandomHeight", "RandomRotation", "RandomTranslation", "RandomWidth", "RandomZoom",
            "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
