@@ -25,6 +25,16 @@ def batch_norm(b, layer, call):
     offset = -mean * inv
     if layer.center:
         offset = offset + layer._broadcast(np.asarray(layer.beta.value), rank)
+    if len(layer.axis) == 1 and x.ndim >= 3 and b.physical_axis(x, layer.axis[0]) == 1:
+        # ONNX BatchNormalization with mean 0, variance 1, epsilon 0 is exactly x * inv + offset;
+        # ONNX Runtime folds it into a preceding Conv, or runs it in its blocked layout
+        zeros = np.zeros(inv.size, x.dtype)
+        y = b.op("BatchNormalization", [x.name, b.const(inv.astype(x.dtype).reshape(-1), "scale"),
+                                        b.const(offset.astype(x.dtype).reshape(-1), "offset"),
+                                        b.const(zeros, "zero_mean"),
+                                        b.const(zeros + 1, "unit_variance")], "batchnorm",
+                 epsilon=0.0)
+        return [call.out(y, cf=x.cf)]
     if len(layer.axis) == 1:  # per-channel vectors, placed on the channel axis
         shape = [1] * rank
         shape[b.physical_axis(x, layer.axis[0])] = -1

@@ -51,9 +51,10 @@ class OrtRunner:
 
         from numkeras.export import input_names, output_names, to_onnx
 
-        proto = to_onnx(model)
-        self.session = ort.InferenceSession(proto.SerializeToString(), session_options(),
+        data = to_onnx(model).SerializeToString()  # the proto is freed before the session
+        self.session = ort.InferenceSession(data, session_options(),
                                             providers=["CPUExecutionProvider"])
+        del data
         self.input_names = input_names(model)
         self.output_names = output_names(model)
         self.specs = [(t.shape, np.dtype(t.dtype)) for t in model.inputs]
