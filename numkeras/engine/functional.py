@@ -129,6 +129,12 @@ def init_graph_network(model, inputs, outputs) -> None:
     layers, nodes = map_graph(flat_in, flat_out)
     set_ = object.__setattr__
     set_(model, "_is_graph_network", True)
+    # tf-keras: one input or output given as a one-element list is unwrapped, so the model
+    # returns the tensor, not [tensor] (Keras 3 keeps the list; docs/compatibility.md)
+    if isinstance(inputs, list) and len(flat_in) == 1:
+        inputs = inputs[0]
+    if isinstance(outputs, list) and len(flat_out) == 1:
+        outputs = outputs[0]
     set_(model, "_nested_inputs", inputs)
     set_(model, "_nested_outputs", outputs)
     set_(model, "inputs", flat_in)

@@ -109,13 +109,21 @@ def commit_lock(directory: str) -> Iterator[None]:
         unlock_folder(fd)
 
 
+def resolve_link(filepath: str) -> str:
+    """``filepath``, or the file it links to if it is a symbolic link (saves write through
+    links: the link is kept and its target replaced)."""
+    return os.path.realpath(filepath) if os.path.islink(filepath) else filepath
+
+
 @contextlib.contextmanager
 def atomic_write_path(filepath: str, suffix: str = "") -> Iterator[str]:
     """Yield a temporary path beside ``filepath``; on success it replaces ``filepath``.
 
     If the body raises, the temporary file is removed and ``filepath`` is untouched, so a
-    failed save never destroys the previous file.
+    failed save never destroys the previous file. A ``filepath`` that is a symbolic link is
+    written through: the link's target is replaced, the link stays (as tf-keras does).
     """
+    filepath = resolve_link(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Cannot save to {filepath!r}: the folder {directory!r} does "
@@ -162,6 +170,7 @@ def atomic_write_paths(filepaths: list[str], part_pattern: str = "") -> Iterator
     """
     from numkeras.saving.crashsafe import commit_replacing, temp_prefix
 
+    filepaths = [resolve_link(p) for p in filepaths]
     pending: list[str] = []
     committing = False
     try:

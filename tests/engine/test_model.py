@@ -142,3 +142,26 @@ def test_shared_layer_has_an_output_shape_when_every_call_agrees():
 def test_summary_of_an_unbuilt_model_raises():
     with pytest.raises(ValueError, match="has not yet been built"):
         keras.Sequential([layers.Dense(2)]).summary()
+
+
+def test_one_element_list_output_returns_the_tensor_as_tf_keras():
+    """tf-keras 2.21 (checked): Model(x, [y])(x) and predict give the tensor/array, not [y];
+    Model([x], [y]) too; two outputs stay a list, (y,) stays a tuple; outputs is [y]."""
+    import numpy as np
+
+    import numkeras as nk
+    from numkeras import layers
+
+    x = nk.Input((3,))
+    y = layers.Dense(2)(x)
+    data = np.ones((1, 3), "float32")
+    for model in (nk.Model(x, [y]), nk.Model([x], [y])):
+        assert isinstance(model(data), np.ndarray) and model(data).shape == (1, 2)
+        assert isinstance(model.predict(data, verbose=0), np.ndarray)
+        assert isinstance(model.outputs, list) and len(model.outputs) == 1
+        assert model.output is y
+        rebuilt = nk.models.model_from_json(model.to_json())
+        assert isinstance(rebuilt(data), np.ndarray)
+    z = layers.Dense(2)(x)
+    assert isinstance(nk.Model(x, [y, z])(data), list)
+    assert isinstance(nk.Model(x, (y,))(data), tuple)

@@ -43,6 +43,8 @@ class PendingFile:
 
     def __init__(self, path: str) -> None:
         self.path = os.fspath(path)
+        if os.path.islink(self.path):  # write through a link, as TensorFlow does
+            self.path = os.path.realpath(self.path)
         folder, name = os.path.split(os.path.abspath(self.path))
         # Like tempfile.mkstemp (O_EXCL, random name, same folder), but with mode 0o666 minus
         # the umask, so the renamed file gets the permissions of a normally created one.
