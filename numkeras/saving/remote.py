@@ -105,6 +105,9 @@ def _latest_in_state(fs, folder: str, fetch) -> str | None:
     with open(local, "rb") as f:
         state = parse_checkpoint_state(f.read(), filename=_unstrip(fs, folder + "/checkpoint"))
     name = state.model_checkpoint_path
+    if ".." in name.replace("\\", "/").split("/"):
+        raise ValueError(f"{_unstrip(fs, folder + '/checkpoint')} names {name!r}, a path with "
+                         "'..'; refusing to follow it outside the folder.")
     return posixpath.join(folder, name if not posixpath.isabs(name) else
                           posixpath.basename(name))
 
@@ -132,8 +135,16 @@ class _Downloader:
         self.fs, self.root, self.local_root = fs, root, local_root
 
     def __call__(self, remote: str) -> str:
-        rel = posixpath.relpath(remote, self.root)
+        rel = posixpath.relpath(posixpath.normpath(remote), posixpath.normpath(self.root))
+        if rel == ".." or rel.startswith("../") or posixpath.isabs(rel):
+            raise ValueError(f"{_unstrip(self.fs, remote)} lies outside "
+                             f"{_unstrip(self.fs, self.root)}; refusing to download a file a "
+                             "checkpoint names outside its folder.")
         local = os.path.join(self.local_root, *rel.split("/"))
+        staging = os.path.realpath(self.local_root)
+        if not os.path.realpath(local).startswith(staging + os.sep):
+            raise ValueError(f"{_unstrip(self.fs, remote)} would be written outside the "
+                             "staging folder; refusing it.")
         os.makedirs(os.path.dirname(local), exist_ok=True)
         try:
             self.fs.get_file(remote, local)

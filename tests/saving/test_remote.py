@@ -257,3 +257,20 @@ def test_cli_convert_between_memory_urls(mem):
     restored = _model(2)
     restored.load_weights(f"{url}/out/ckpt")
     assert _same(model, restored)
+
+
+def test_remote_checkpoint_state_naming_parent_paths_is_refused(mem, private_tmp):
+    """Issue 11 case 13: a remote ``checkpoint`` file naming ``../`` paths made the
+    downloader write outside its staging folder."""
+    fs, root, url = mem
+    model = _model(1)
+    model.save_weights(f"{url}/run/sub/ckpt")
+    model.save_weights(f"{url}/elsewhere/ckpt")
+    with fs.open(f"{root}/run/sub/checkpoint", "wb") as f:
+        f.write(b'model_checkpoint_path: "../../elsewhere/ckpt"\n')
+    before = {p for p in os.listdir(private_tmp.parent)}
+    restored = _model(2)
+    with pytest.raises(ValueError, match=r"\.\."):
+        restored.load_weights(f"{url}/run/sub")
+    assert {p for p in os.listdir(private_tmp.parent)} == before
+    assert not _same(model, restored)
