@@ -276,8 +276,14 @@ class _Restore:
     def _check(self, plan: _Plan) -> None:
         entry = self._entry(plan.key)
         variable = plan.target if plan.target is not None else plan.slot[1]
-        if plan.target is None:
-            return  # slots are created with the stored dtype and shape
+        if plan.target is None:  # a legacy slot, created from the stored value: it must
+            # have its variable's shape (m, v, momentum, accumulators all do)
+            if tuple(entry.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"{self.prefix}: key {plan.key!r}: Received incompatible tensor with shape "
+                    f"{tuple(entry.shape)} for slot {plan.slot[2]!r} of variable "
+                    f"{variable.name!r}, which has shape {tuple(variable.shape)}.")
+            return
         stored = entry.numpy_dtype
         if np.dtype(variable.dtype) != stored:
             raise ValueError(
