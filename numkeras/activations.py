@@ -19,9 +19,11 @@ _NAMES = ("relu", "relu6", "elu", "selu", "gelu", "softplus", "softsign", "swish
 KERAS3_ONLY = ("keras3_hard_sigmoid", "hard_silu", "hard_swish", "log_sigmoid", "celu", "glu",
                "hard_shrink", "hard_tanh", "soft_shrink", "sparse_plus", "sparse_sigmoid",
                "squareplus", "tanh_shrink")
-#: The activation names tf-keras 2.21 itself knows.
+#: The activation names tf-keras 2.21 itself resolves (its own, and tf.nn's relu6,
+#: leaky_relu, log_softmax and silu).
 TF_KERAS_NAMES = ("elu", "exponential", "gelu", "hard_sigmoid", "linear", "mish", "relu",
-                  "selu", "sigmoid", "softmax", "softplus", "softsign", "swish", "tanh")
+                  "selu", "sigmoid", "softmax", "softplus", "softsign", "swish", "tanh",
+                  "relu6", "leaky_relu", "log_softmax", "silu")
 
 
 def linear(x):
