@@ -390,3 +390,26 @@ def open_file(target, label: str, error: type = ValueError):
         f.close()
         raise
     return f
+
+
+def write_in_memory(target: str, build: Callable) -> None:
+    """Build an HDF5 file in memory (``build(h5file)``), then write its bytes to ``target``
+    (a save's temporary path) with Python's file I/O: a full disk is an ``OSError`` and the
+    previous file stays, never a crash inside HDF5 (which can end the process with SIGSEGV
+    when a write fails half-way).
+
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.h5")
+    >>> write_in_memory(path, lambda f: f.create_dataset("w", data=np.ones(2)))
+    >>> with import_h5py().File(path, "r") as f:
+    ...     f["w"][()].tolist()
+    [1.0, 1.0]
+    """
+    import io
+
+    h5py = import_h5py()
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        build(f)
+    with open(target, "wb") as out:
+        out.write(buf.getbuffer())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras.saving.h5common import write_in_memory
 from numkeras.saving.hdf5.layout import (
     BACKEND,
     KERAS_VERSION,
@@ -49,8 +50,8 @@ def save_weights(model, filepath: str, options=None, **kwargs) -> None:
                         f"format: {sorted(kwargs)}")
     h5py = import_h5py("save")
     groups = plan_groups(model, h5py)
-    with atomic_write_path(filepath) as tmp, h5py.File(tmp, "w") as f:
-        write_groups(f, model, groups, filepath)
+    with atomic_write_path(filepath) as tmp:  # built in memory: a full disk is an OSError
+        write_in_memory(tmp, lambda f: write_groups(f, model, groups, filepath))
 
 
 def plan_groups(model, h5py=None) -> list[tuple[str, list]]:

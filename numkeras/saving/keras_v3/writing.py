@@ -18,6 +18,7 @@ import zipfile
 import numpy as np
 
 from numkeras.saving import formats
+from numkeras.saving.h5common import write_in_memory
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
 from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
@@ -45,11 +46,10 @@ def save_h5(model, filepath: str) -> None:
     if not formats.get("weights.h5").matches(filepath):
         raise ValueError("The filename must end in `.weights.h5`. "
                          f"Received: filepath={filepath}")
-    h5py = import_h5py()
+    import_h5py()  # a clear ImportError before anything is written
     entries = union_entries(model)
-    with atomic_write_path(filepath) as tmp:
-        with h5py.File(tmp, "w") as f:
-            write_vars(f, entries)
+    with atomic_write_path(filepath) as tmp:  # built in memory: a full disk is an OSError
+        write_in_memory(tmp, lambda f: write_vars(f, entries))
 
 
 def h5_bytes(model) -> bytes:
@@ -103,13 +103,14 @@ def _make_shard(entries: list, plan: list) -> dict:
 
 def _write_shards(entries: list, plan: list, names: list[str], targets: list[str]) -> dict:
     """Write shard ``i`` (named ``names[i]`` in the manifest) to the file ``targets[i]``."""
-    h5py = import_h5py()
+    import_h5py()
     make_shard = _make_shard(entries, plan)
     by_path = {e.path: e for e in entries}
     weight_map: dict = {}
     for index, assigned in enumerate(plan):
         name = names[index]
-        with h5py.File(targets[index], "w") as f:
+
+        def build(f, index=index, assigned=assigned, name=name):
             groups = {}
             for entry in entries:
                 if make_shard[entry.path] == index:
@@ -121,6 +122,7 @@ def _write_shards(entries: list, plan: list, names: list[str], targets: list[str
                 entry = by_path[path]
                 write_dataset(group, entry.keys[key], np.asarray(entry.variables[key]))
                 _record(weight_map, group.name, name)
+        write_in_memory(targets[index], build)  # a full disk is an OSError
     return weight_map
 
 

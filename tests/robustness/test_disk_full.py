@@ -1,0 +1,67 @@
+"""Issue 11 case 10: a full disk while saving ``.h5``, ``.weights.h5`` or ``.weights.json``
+could end the process with SIGSEGV inside HDF5 (or raise ``RuntimeError``). HDF5 files are
+now built in memory and written with Python's file I/O: the save raises ``OSError`` and the
+previous file still loads.
+
+The full disk is simulated with ``RLIMIT_FSIZE`` (writes past the limit fail with EFBIG,
+``SIGXFSZ`` ignored) in a child process, so nothing else on the machine is affected.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+
+import pytest
+import robustness_formats
+from robustness_formats import FORMATS, assert_same, fill, small_model, weights
+
+
+def _save_with_limit(save, model, limit: int) -> str:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 3
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            fill(model, 9)
+            try:
+                save()
+                os.write(write_end, b"saved")
+            except OSError as exc:
+                os.write(write_end, f"OSError {exc}".encode())
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                os.write(write_end, f"{type(exc).__name__} {exc}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    out = b""
+    while chunk := os.read(read_end, 4096):
+        out += chunk
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    assert not os.WIFSIGNALED(status), f"the save crashed with signal {os.WTERMSIG(status)}"
+    return out.decode()
+
+
+@pytest.mark.parametrize("name", ["h5", "weights_h5", "weights_json", "keras"])
+@pytest.mark.parametrize("limit", [4096, 8192])
+def test_full_disk_is_an_oserror_and_keeps_the_previous_file(tmp_path, name, limit):
+    fmt = FORMATS[name]
+    model = small_model(1, width=64)  # files of about 20 KiB
+    saver = fmt.saver if name != "weights_json" else \
+        robustness_formats._weights_saver("w.weights.json", max_shard_size=4096 / 1024 ** 3)
+    save = saver(model, str(tmp_path))
+    path = save()
+    old = [w.copy() for w in model.get_weights()]
+    outcome = _save_with_limit(save, model, limit)
+    assert outcome.startswith("OSError"), outcome
+    target = small_model(99, width=64)
+    fmt.load(target, path)
+    assert_same(weights(target), old)
+    fill(model, 3)  # and the next save works
+    save()
