@@ -7,11 +7,11 @@ through a private temporary folder that is removed afterwards:
   of its ``.data-*`` shards and the ``checkpoint`` state file; a ``.weights.json`` manifest
   and every shard it names; a SavedModel's ``variables/``), then loads the local copy;
 - **saving** writes locally with the ordinary (atomic) writers, then uploads in commit
-  order: an old index/manifest being replaced is deleted first, then data files and shards
-  are uploaded, then the ``.index``/manifest, then the ``checkpoint`` state file. A crash
-  mid-upload leaves a checkpoint that looks incomplete (no index), never one that looks
-  complete but mixes old and new files. Single-file formats are one upload, which object
-  stores (GCS, S3) make visible all at once.
+  order: data files and shards, then the ``.index``/manifest, then the ``checkpoint`` state
+  file. Replacing a multi-file save, the previous files are first copied to hidden backups
+  and its index/manifest moved there; a failed upload copies the previous version back, so
+  it is never lost and never mixed with new files. Single-file formats are one upload,
+  which object stores (GCS, S3) make visible all at once.
 
 fsspec is an optional dependency (``pip install 'numkeras[remote]'``, plus ``gcsfs`` for
 ``gs://`` or ``s3fs`` for ``s3://``) imported only when a URL is used.
@@ -226,22 +226,54 @@ def list_files(root: str) -> list[str]:
     return out
 
 
+def _backup(target: str) -> str:
+    return posixpath.join(posixpath.dirname(target), "." + posixpath.basename(target) + ".prev")
+
+
 def _upload(fs, local_root: str, remote_parent: str) -> list[str]:
-    """Upload the files of ``local_root`` into ``remote_parent`` in commit order."""
+    """Upload the files of ``local_root`` into ``remote_parent`` in commit order.
+
+    Replacing a multi-file save (an index or manifest already there), the previous files
+    are first copied to hidden backups (``.<name>.prev``) and its marker moved there; if an
+    upload fails, the previous version is copied back, so a failed save never loses it.
+    """
     names = commit_order(list_files(local_root))
     markers = [n for n in names if n.endswith(_MARKERS)]
-    for name in markers:  # an old index must not describe the new data during the upload
-        target = posixpath.join(remote_parent, name)
-        if fs.exists(target):
-            fs.rm_file(target)
+    payload = [n for n in names if n not in markers and posixpath.basename(n) != _STATE]
+
+    def target(name: str) -> str:
+        return posixpath.join(remote_parent, name)
+
+    kept: list[tuple[str, str]] = []
+    if any(fs.exists(target(m)) for m in markers):
+        for name in payload + markers:  # data first, the marker (moved) last
+            if fs.exists(target(name)):
+                fs.copy(target(name), _backup(target(name)))
+                kept.append((target(name), _backup(target(name))))
+        for name in markers:  # an old index must not describe the new data during the upload
+            if fs.exists(target(name)):
+                fs.rm_file(target(name))
     with contextlib.suppress(Exception):  # object stores have no folders; memory/local do
         fs.makedirs(remote_parent, exist_ok=True)
-    for name in names:
-        target = posixpath.join(remote_parent, name)
+    try:
+        for name in names:
+            with contextlib.suppress(Exception):
+                fs.makedirs(posixpath.dirname(target(name)), exist_ok=True)
+            fs.put_file(os.path.join(local_root, *name.split("/")), target(name))
+    except BaseException:
+        for original, backup in kept:  # put the previous version back
+            with contextlib.suppress(Exception):
+                fs.copy(backup, original)
+        _drop(fs, kept)
+        raise
+    _drop(fs, kept)
+    return [_unstrip(fs, target(n)) for n in names]
+
+
+def _drop(fs, kept: list[tuple[str, str]]) -> None:
+    for _, backup in reversed(kept):  # the marker's backup first
         with contextlib.suppress(Exception):
-            fs.makedirs(posixpath.dirname(target), exist_ok=True)
-        fs.put_file(os.path.join(local_root, *name.split("/")), target)
-    return [_unstrip(fs, posixpath.join(remote_parent, n)) for n in names]
+            fs.rm_file(backup)
 
 
 @contextlib.contextmanager

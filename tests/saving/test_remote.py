@@ -147,7 +147,7 @@ def test_uploads_shards_before_manifest(mem, monkeypatch):
     assert order[-1] == "s.weights.json" and len(order) > 2
 
 
-def test_crash_mid_upload_never_leaves_a_complete_looking_checkpoint(mem, monkeypatch):
+def test_failure_mid_upload_puts_the_previous_checkpoint_back(mem, monkeypatch):
     fs, root, url = mem
     old = _model(1)
     old.save_weights(f"{url}/ckpt")
@@ -160,10 +160,11 @@ def test_crash_mid_upload_never_leaves_a_complete_looking_checkpoint(mem, monkey
     with pytest.raises(ConnectionError):
         _model(2).save_weights(f"{url}/ckpt")
     monkeypatch.undo()
-    # New data uploaded, old index removed first: the checkpoint is visibly incomplete.
-    assert not fs.exists(f"{root}/ckpt.index")
-    with pytest.raises(FileNotFoundError, match="ckpt"):
-        _model(3).load_weights(f"{url}/ckpt")
+    # New data uploaded, then the failure: the previous version was put back (issue 11
+    # case 9; it used to be deleted first), never a mix of old and new files.
+    restored = _model(3)
+    restored.load_weights(f"{url}/ckpt")
+    assert _same(restored, old)
 
 
 def test_failed_save_uploads_nothing(mem, monkeypatch):
@@ -274,3 +275,38 @@ def test_remote_checkpoint_state_naming_parent_paths_is_refused(mem, private_tmp
         restored.load_weights(f"{url}/run/sub")
     assert {p for p in os.listdir(private_tmp.parent)} == before
     assert not _same(model, restored)
+
+
+@pytest.mark.parametrize("name,kwargs", [("ckpt", {}),
+                                         ("s.weights.json", {"max_shard_size": 100 / 1e9})])
+def test_failed_upload_keeps_the_previous_version(mem, name, kwargs, monkeypatch):
+    """Issue 11 case 9: a failed upload of a multi-file save deleted the previous version
+    first. Every upload step is made to fail in turn; the previous version must load."""
+    fs, root, url = mem
+    old = _model(1)
+    old.save_weights(f"{url}/{name}", **kwargs)
+    real = type(fs).put_file
+    calls = []
+    monkeypatch.setattr(type(fs), "put_file", lambda self, *a, **k: (calls.append(1),
+                                                                      real(self, *a, **k)))
+    _model(2).save_weights(f"{url}/{name}", **kwargs)
+    steps = len(calls)
+    assert steps >= 3
+    for fail_at in range(1, steps + 1):
+        calls.clear()
+
+        def failing(self, *a, fail_at=fail_at, **k):
+            calls.append(1)
+            if len(calls) == fail_at:
+                raise OSError("upload failed")
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(type(fs), "put_file", failing)
+        # the remote holds model 2's weights now; a failing save of model 3 must keep them
+        with pytest.raises(OSError, match="upload failed"):
+            _model(3).save_weights(f"{url}/{name}", **kwargs)
+        monkeypatch.setattr(type(fs), "put_file", real)
+        restored = _model(4)
+        restored.load_weights(f"{url}/{name}")
+        assert _same(restored, _model(2)), f"failure at upload {fail_at}/{steps}"
+        assert not [n for n in _names(fs, root) if n.endswith(".prev")]
