@@ -35,7 +35,11 @@ bench: $(VENV)/.test
 FUZZ_SECONDS ?= 300
 FUZZ_TARGETS = h5_weights h5_model weights_h5 keras_model keras_weights weights_json \
 	tf_index tf_data tf_state config_json inspect_h5 inspect_keras
-fuzz: $(VENV)/.test
+$(VENV)/.fuzz: $(VENV)/.test
+	$(PY) -m pip install -q -e ".[test,interop,fuzz]"
+	touch $@
+
+fuzz: $(VENV)/.fuzz
 	mkdir -p fuzz/findings
 	set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
