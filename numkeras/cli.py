@@ -18,6 +18,9 @@ terminal and without ``--quiet``.
 PATH, SRC and DST may be fsspec URLs (``gs://``, ``s3://``, ``memory://``; needs
 ``pip install 'numkeras[remote]'``).
 
+The module is long because each command's parser carries its ``--help`` examples; the work
+itself is done in ``numkeras.saving``.
+
 >>> main(["--help"])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...

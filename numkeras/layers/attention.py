@@ -6,6 +6,8 @@ attention scores get ``-1e9`` added before the softmax, and masks carried by the
 (e.g. from ``Embedding(mask_zero=True)``) are combined with ``attention_mask`` and the causal
 mask (``use_causal_mask=True``).
 
+The module is long because the three layers share their masking and scoring helpers.
+
 >>> import numpy as np
 >>> from numkeras import backend
 >>> backend.clear_session()

@@ -12,6 +12,9 @@ Inputs are batched: ``(batch, *spatial, channels)`` for ``channels_last`` and
 ``(batch, channels, *spatial)`` for ``channels_first``.  'same' padding is TF's
 asymmetric rule (the odd extra pad goes at the end); 'causal' (1D only) left-pads
 ``dilation * (kernel - 1)``.  Bias addition is left to the caller.
+
+The module is long because every convolution shares the same chunked im2col machinery
+(padding, tap slices, reused buffers); split up, each kind would need a copy of it.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ rules (a Python number takes the tensor's dtype; ints mixed with floats give the
 On Keras tensors these functions build the same nodes (through a hook the layers install,
 since ops sit below the engine).
 
+The module is long because it is one table: about ninety short functions, each next to
+the Keras 3 operation class that names it; split up, the table could not be read at once.
+
 >>> import numpy as np
 >>> mean(np.array([[1, 2], [4, 4]], np.int32), axis=1)
 array([1.5, 4. ], dtype=float32)

@@ -5,6 +5,9 @@ of the same name, including its operation order and float32 constants (e.g. ``el
 uses ``exp(x) - 1`` as TF does, not ``expm1``).  The only float64 work is ``erf`` /
 ``erfc`` (no NumPy ufunc exists; a polynomial fit accurate to ~1e-11 is used) and
 reductions in :func:`moments`, which accumulate in float64 and round once.
+
+The module is long because it holds the whole family of activations side by side, each a
+few lines with TF's exact numerics; they share constants and helpers.
 """
 
 from __future__ import annotations

@@ -28,16 +28,10 @@ import numpy as np
 
 from numkeras.saving.h5common import castable
 from numkeras.saving.report import LoadReport
+from numkeras.saving.weights import shape_and_dtype
 
 _LISTED = 10
 
-
-def _spec(weights: Mapping, name: str) -> tuple[tuple, np.dtype]:
-    specs = getattr(weights, "specs", None)
-    if specs is not None and name in specs:
-        return tuple(specs[name].shape), np.dtype(specs[name].dtype)
-    value = np.asarray(weights[name])
-    return value.shape, value.dtype
 
 
 def _listed(names: list[str]) -> str:
@@ -64,7 +58,7 @@ def load_mapping(model, weights: Mapping, filepath: str,
     for v in variables:
         if v.name not in weights:
             continue
-        shape, dtype = _spec(weights, v.name)
+        shape, dtype = shape_and_dtype(weights, v.name)
         want = np.dtype(v.dtype)
         if shape != tuple(v.shape):
             problems.append((v.name, f"weight {v.name!r} has shape {tuple(v.shape)} in the "

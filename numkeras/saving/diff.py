@@ -8,6 +8,8 @@ with the default ``atol=rtol=0``, exactly equal; NaNs equal NaNs at the same pla
 elements that differ (``inf`` where ``b`` is 0).
 
 >>> import numpy as np
+
+from numkeras.saving.weights import read_weights, shape_and_dtype
 >>> a = {"dense/kernel:0": np.array([1.0, 2.0]), "dense/bias:0": np.zeros(2), "old:0": np.ones(1)}
 >>> b = {"dense/kernel:0": np.array([1.0, 2.5]), "dense/bias:0": np.zeros(2), "new:0": np.ones(1)}
 >>> result = diff(a, b)
@@ -30,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from numkeras.saving.weights import read_weights, shape_and_dtype
 
 __all__ = ["diff", "DiffResult", "Changed", "Mismatch"]
 
@@ -110,17 +114,7 @@ class DiffResult:
 def _as_mapping(source) -> tuple[Mapping, str]:
     if isinstance(source, Mapping):
         return source, getattr(source, "path", "")
-    from numkeras.saving.weights import read_weights
-
     return read_weights(source), os.fspath(source)
-
-
-def _info(mapping: Mapping, name: str) -> tuple[tuple, np.dtype]:
-    specs = getattr(mapping, "specs", None)
-    if specs is not None and name in specs:
-        return tuple(specs[name].shape), np.dtype(specs[name].dtype)
-    value = np.asarray(mapping[name])
-    return value.shape, value.dtype
 
 
 def _compare(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> tuple[float, float, int]:
@@ -174,8 +168,8 @@ def diff(a: str | os.PathLike | Mapping, b: str | os.PathLike | Mapping, by_orde
         result.only_b = [n for n in names_b if n not in in_a]
     iterable = progress(pairs, len(pairs)) if progress is not None else pairs
     for name_a, name_b in iterable:
-        shape_a, dtype_a = _info(ma, name_a)
-        shape_b, dtype_b = _info(mb, name_b)
+        shape_a, dtype_a = shape_and_dtype(ma, name_a)
+        shape_b, dtype_b = shape_and_dtype(mb, name_b)
         other = name_b if name_b != name_a else ""
         if shape_a != shape_b or dtype_a != dtype_b:
             result.mismatched.append(Mismatch(name_a, shape_a, shape_b, dtype_a.name,

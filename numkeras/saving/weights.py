@@ -40,6 +40,20 @@ from typing import Any
 
 import numpy as np
 
+
+def shape_and_dtype(weights: Mapping, name: str) -> tuple[tuple, np.dtype]:
+    """The shape and dtype of ``weights[name]``, from the file's metadata when ``weights``
+    came from :func:`read_weights` (nothing is read), else from the value.
+
+    >>> shape_and_dtype({"w": np.zeros((2, 3), "float16")}, "w")
+    ((2, 3), dtype('float16'))
+    """
+    specs = getattr(weights, "specs", None)
+    if specs is not None and name in specs:
+        return tuple(specs[name].shape), np.dtype(specs[name].dtype)
+    value = np.asarray(weights[name])
+    return value.shape, value.dtype
+
 __all__ = ["WeightsMapping", "WeightSpec", "read_weights", "write_weights", "WRITE_FORMATS",
            "write_format_for"]
 

@@ -9,6 +9,9 @@ when a layer builds its weights or an optimizer its slots (the optimizers run pe
 restorations at the end of ``build`` and of slot creation). Values are read through each
 node's ``checkpoint_key``.
 
+The module is long because matching, deferral and the load-status objects TF returns are
+one algorithm over one object graph.
+
 Nothing is assigned unless everything can be: all matched keys, dtypes and shapes are
 checked and every value is read and CRC-checked (one tensor at a time, so memory grows by
 the largest tensor only) before the first variable changes. Values of deferred objects
