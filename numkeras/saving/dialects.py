@@ -54,7 +54,8 @@ _KERAS3_REFUSES = {
 _KERAS3_RENAMES = {"LeakyReLU": {"alpha": "negative_slope"}}
 #: tf-keras layer classes Keras 3 removed.
 _NOT_IN_KERAS3_CLASSES = frozenset({"LocallyConnected1D", "LocallyConnected2D", "ThresholdedReLU",
-                                    "RandomHeight", "RandomWidth", "CuDNNLSTM", "CuDNNGRU"})
+                                    "RandomHeight", "RandomWidth", "CuDNNLSTM", "CuDNNGRU",
+                                    "RandomFourierFeatures", "SyncBatchNormalization"})
 #: Config keys holding an activation name (any layer, nested configs included).
 _ACTIVATION_KEYS = frozenset({"activation", "recurrent_activation"})
 _HARD_SIGMOIDS = ("tf-keras's hard_sigmoid is clip(0.2 * x + 0.5, 0, 1) and Keras 3's is "

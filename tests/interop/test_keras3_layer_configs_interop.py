@@ -24,6 +24,7 @@ ARGS = {
     "Reshape": ((2, 2),), "Resizing": (2, 2), "SimpleRNN": (2,), "SimpleRNNCell": (2,),
     "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,), "SpatialDropout3D": (0.1,),
     "DepthwiseConv1D": (3,), "DepthwiseConv2D": (3,),
+    "Hashing": (3,), "HashedCrossing": (3,), "RandomFourierFeatures": (2,),
 }
 WRAPPED = {
     "Bidirectional": lambda: L.Bidirectional(L.LSTM(2)),
@@ -42,7 +43,8 @@ WRAPPED = {
 NOT_LAYERS = {"Layer", "InputLayer", "Wrapper", "TFOpLambda", "SlicingOpLambda", "OperationLayer"}
 #: tf-keras classes Keras 3 removed: numkeras refuses to write them in Keras 3 style.
 NOT_IN_KERAS3 = {"LocallyConnected1D", "LocallyConnected2D", "ThresholdedReLU", "RandomHeight",
-                 "RandomWidth", "CuDNNLSTM", "CuDNNGRU"}
+                 "RandomWidth", "CuDNNLSTM", "CuDNNGRU", "RandomFourierFeatures",
+                 "SyncBatchNormalization"}
 
 
 def _classes():
