@@ -126,6 +126,74 @@ def read_every_dataset(target, label: str, note: Callable, corrupt: Callable) ->
                 raise corrupt(label, name, f"cannot read {name!r}: {exc}") from None
 
 
+# -- attribute values (decoded by HDF5's native code, with a memory bound) ------------------
+_NATIVE_EXTRA = 256 << 20
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def bounded_native_memory(extra: int) -> Iterator[None]:
+    """Cap the process's address space at its current size plus ``extra`` bytes while HDF5
+    decodes something a file describes (Linux; elsewhere, and under a tighter existing
+    limit, nothing changes).
+
+    A variable-length string attribute stores each string's length next to its heap
+    address; HDF5 allocates that many bytes before it checks the address, so a damaged
+    length of 4 GiB becomes a 4 GiB allocation. Under the cap the allocation fails and HDF5
+    reports an error instead. The cap lasts only for the attribute read.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    current = _address_space()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = None if current is None else current + extra
+    if cap is None or (soft != resource.RLIM_INFINITY and soft <= cap) or \
+            (hard != resource.RLIM_INFINITY and cap > hard):
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def read_attr(obj, name: str, default=None):
+    """``obj.attrs[name]`` (``default`` when absent), decoded under
+    :func:`bounded_native_memory` (256 MiB plus four times the file's size): a damaged
+    string length cannot make HDF5 allocate gigabytes. Failures raise ``OSError``.
+
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> with import_h5py().File(buf, "w") as f:
+    ...     f.attrs["keras_version"] = "2.21.0"
+    ...     read_attr(f, "keras_version"), read_attr(f, "backend", "none")
+    ('2.21.0', 'none')
+    """
+    if name not in obj.attrs:
+        return default
+    try:
+        size = obj.file.id.get_filesize()
+    except DAMAGE_ERRORS:
+        size = 0
+    try:
+        with bounded_native_memory(_NATIVE_EXTRA + 4 * size):
+            return obj.attrs[name]
+    except MemoryError as exc:
+        raise OSError(f"attribute {name!r} declares more data than the file can hold "
+                      "(damaged string length)") from exc
+
+
 # -- which HDF5 features a weights file may use (checked before anything is read) ----------
 #
 # Accepted: datasets stored in the file itself (contiguous, chunked or compact; chunked ones

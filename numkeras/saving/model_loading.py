@@ -151,7 +151,7 @@ def _h5_weight_bytes(filepath: str) -> int:
 
 def _load_h5(filepath: str, custom_objects):
     with h5common.open_file(filepath, filepath) as f:
-        raw = f.attrs.get("model_config")
+        raw = h5common.read_attr(f, "model_config")
     if raw is None:
         raise ValueError(f"No model config found in the file at {filepath}: it holds weights "
                          "only. Build the model in code and call model.load_weights().")

@@ -52,3 +52,25 @@ FOUND = {
 def test_inputs_found_by_fuzzing(case):
     name, data = FOUND[case]
     TARGETS[name].run(data)
+
+
+def test_damaged_string_length_does_not_allocate_gigabytes():
+    """Found by ``make fuzz`` (two bytes of ``weight_names``'s string length in conv.h5 set
+    to 0xFF): HDF5 allocated the declared 4 GiB before noticing the heap address was bad
+    (peak RSS 4.1 GB). Attribute reads are now bounded; the load fails cleanly in a few MB."""
+    import subprocess
+    import textwrap
+
+    data = _patched("conv.h5", {19715: 255, 19716: 255})
+    code = textwrap.dedent(f"""
+        import resource, sys
+        sys.path.insert(0, {ROOT!r})
+        from fuzz.targets import TARGETS
+        TARGETS["h5_weights"].run({data!r})
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    peak_mb = int(out.stdout.split()[-1])
+    assert peak_mb < 1024, f"peak RSS {peak_mb} MB while loading a 26 KB file"

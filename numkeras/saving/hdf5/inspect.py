@@ -65,7 +65,7 @@ def inspect(info: Inventory) -> None:
             info.attributes["has_model_config"] = "model_config" in f.attrs
         for key in ("keras_version", "backend"):
             if key in root.attrs:
-                info.attributes[key] = str_attr(root.attrs[key])
+                info.attributes[key] = str_attr(h5common.read_attr(root, key))
         layers = load_attributes(root, "layer_names")
         info.attributes["layer_names"] = layers
         extra = [TOP_LEVEL_GROUP] if TOP_LEVEL_GROUP in root else []

@@ -114,11 +114,11 @@ def save_attributes(group, name: str, data: list[str]) -> None:
 def load_attributes(group, name: str) -> list[str]:
     """Read a string-list attribute: ``name`` itself, else ``name0``, ``name1``, ..., else ``[]``."""
     if name in group.attrs:
-        return decode_strings(group.attrs[name])
+        return decode_strings(h5common.read_attr(group, name))
     data: list[str] = []
     i = 0
     while f"{name}{i}" in group.attrs:
-        data.extend(decode_strings(group.attrs[f"{name}{i}"]))
+        data.extend(decode_strings(h5common.read_attr(group, f"{name}{i}")))
         i += 1
     return data
 

@@ -193,7 +193,7 @@ class _Loader:
         self.report = LoadReport(filepath)
         self.pairs: list[tuple[object, Saved]] = []
         try:
-            version = root.attrs.get("keras_version")
+            version = h5common.read_attr(root, "keras_version")
             self.version = decode_string(version) if version is not None else "1"
         except (ValueError, TypeError, UnicodeDecodeError, OSError) as exc:
             raise ValueError(self._err(f"Cannot read the `keras_version` attribute: {exc}")) \

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numkeras.saving.h5common import check_dataset, import_h5py
+from numkeras.saving.h5common import check_dataset, import_h5py, read_attr
 from numkeras.saving.keras_v3.errors import KerasFileError
 
 MAX_OBJECTS = 1_000_000
@@ -96,7 +96,7 @@ class VarsIndex:
             raise KerasFileError(f"{self.filename}: variable '{owner}/vars/{key}' appears in "
                                  "more than one shard.")
         # (Keras 3 marks only bfloat16 datasets: the attribute is read only if it exists.)
-        bf16 = "dtype" in dataset.attrs and _attr_str(dataset.attrs.get("dtype")) == "bfloat16"
+        bf16 = "dtype" in dataset.attrs and _attr_str(read_attr(dataset, "dtype")) == "bfloat16"
         entries[key] = DatasetRef(source, dataset.name, tuple(dataset.shape),
                                   np.dtype(dataset.dtype), bf16)
 
