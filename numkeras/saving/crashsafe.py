@@ -44,6 +44,8 @@ import re
 import secrets
 import shutil
 
+from numkeras.saving.paths import fsync_dir
+
 #: A temporary file of this package: ``.<target>.<pid>-<random>.tmp``.
 _TEMP = re.compile(r"^\..+\.(\d+)-[A-Za-z0-9_]+\.tmp$")
 BACKUP_SUFFIX = ".prev"
@@ -100,15 +102,6 @@ def _original(backup: str) -> str:
     return os.path.join(folder, name[1:-len(BACKUP_SUFFIX)])
 
 
-def _fsync_dir(directory: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory or ".", os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _keep(path: str, backup: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(backup)
@@ -136,9 +129,9 @@ def _recover_locked(marker: str, part_pattern: str) -> bool:
     if not os.path.exists(marker) and os.path.exists(saved_marker):
         for backup in parts:
             os.replace(backup, _original(backup))
-        _fsync_dir(folder)
+        fsync_dir(folder)
         os.replace(saved_marker, marker)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return True
     for path in [saved_marker] + parts:  # the marker first: never a complete-looking half
         with contextlib.suppress(FileNotFoundError):
@@ -179,9 +172,9 @@ def commit_replacing(moves: list[tuple[str, str]], part_pattern: str) -> None:
                 backup = backup_name(os.path.abspath(final))
                 _keep(final, backup)
                 kept.append(backup)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         os.replace(marker, saved_marker)  # the backup set is now complete
-        _fsync_dir(folder)
+        fsync_dir(folder)
     try:
         for tmp, final in moves:
             os.replace(tmp, final)
@@ -190,7 +183,7 @@ def commit_replacing(moves: list[tuple[str, str]], part_pattern: str) -> None:
             _recover_locked(marker, part_pattern)  # the previous version back in place
         raise
     for directory in sorted({os.path.dirname(os.path.abspath(f)) for _, f in moves}):
-        _fsync_dir(directory)
+        fsync_dir(directory)
     for path in [saved_marker] + kept:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
