@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from numkeras.saving.formats import INDEX_SUFFIX
 from numkeras.train import _writer
 
 __all__ = ["CheckpointManager"]
@@ -127,7 +128,7 @@ class CheckpointManager:
                 continue
             # glob.escape: a folder or prefix named like "exp[ab]" must not match siblings
             folder, base = (glob.escape(p) for p in os.path.split(path))
-            _delete_if_exists(glob.escape(path) + ".index")
+            _delete_if_exists(glob.escape(path) + INDEX_SUFFIX)
             _delete_if_exists(glob.escape(path) + ".data-?????-of-?????")
             # and the backups of an interrupted in-place save of it (saving.crashsafe)
             _delete_if_exists(os.path.join(folder, f".{base}.index.prev"))

@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from numkeras.saving.formats import INDEX_SUFFIX
+
 __all__ = ["CheckpointReader", "latest_checkpoint", "list_variables", "load_checkpoint"]
 
 
@@ -69,7 +71,7 @@ def _checkpoint_filename(ckpt_dir_or_file) -> str:
             raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "
                              f"directory {path}")
         return latest
-    if not os.path.isfile(path + ".index"):
+    if not os.path.isfile(path + INDEX_SUFFIX):
         raise FileNotFoundError(f"Unsuccessful TensorSliceReader constructor: Failed to find "
                                 f"any matching files for {path} (no {path + '.index'!r}).")
     return path

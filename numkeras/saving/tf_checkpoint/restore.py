@@ -78,14 +78,14 @@ def resolve_checkpoint_prefix(path: str) -> str:
     path = os.fspath(path)
     if os.path.isdir(path):
         prefix = os.path.join(path, "variables", "variables")
-        if not os.path.isfile(prefix + ".index"):
+        if not os.path.isfile(prefix + INDEX_SUFFIX):
             raise ValueError(
                 f"Unable to load weights. filepath {path} appears to be a SavedModel directory, "
                 "but checkpoint either doesn't exist, or is incorrectly formatted."
                 + _prefixes_hint(path))
         return prefix
     recover_prefix(path)
-    if not os.path.isfile(path + ".index"):
+    if not os.path.isfile(path + INDEX_SUFFIX):
         raise FileNotFoundError(
             f"Failed to find any matching files for {path}: there is no {path + '.index'!r}. "
             "Pass the checkpoint prefix (the path given to save_weights or returned by "
@@ -100,7 +100,7 @@ def recover_prefix(prefix: str) -> bool:
 
     from .bundle import data_pattern
 
-    return recover(prefix + ".index", data_pattern(prefix))
+    return recover(prefix + INDEX_SUFFIX, data_pattern(prefix))
 
 
 def _prefixes_hint(directory: str) -> str:

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 from google.protobuf import text_format
 
+from numkeras.saving.formats import INDEX_SUFFIX
+
 from . import protos
 from ._files import atomic_write_bytes
 from .errors import CheckpointFormatError
@@ -209,6 +211,6 @@ def latest_checkpoint(directory: str | os.PathLike[str],
     from .restore import recover_prefix
 
     recover_prefix(state.model_checkpoint_path)  # a kill while it was re-saved in place
-    if os.path.exists(state.model_checkpoint_path + ".index"):
+    if os.path.exists(state.model_checkpoint_path + INDEX_SUFFIX):
         return state.model_checkpoint_path
     return None
