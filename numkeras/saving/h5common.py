@@ -168,6 +168,34 @@ def bounded_native_memory(extra: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def _check_attribute(obj, name: str) -> None:
+    """Refuse an attribute that is not a string or number, or whose stored size disagrees
+    with its type and shape (HDF5 can crash decoding such an attribute); raises
+    ``OSError``."""
+    h5py = import_h5py()
+    try:
+        attr = h5py.h5a.open(obj.id, name.encode("utf-8"))
+        kind = attr.get_type()
+        if not isinstance(kind, (h5py.h5t.TypeStringID, h5py.h5t.TypeIntegerID,
+                                 h5py.h5t.TypeFloatID)):
+            raise OSError(f"attribute {name!r} has an HDF5 type Keras never writes "
+                          f"({type(kind).__name__}); the file is damaged")
+        count = attr.get_space().get_simple_extent_npoints()
+        if count == 0:
+            return  # nothing stored (h5py reports a zero storage size as an error)
+        stored = attr.get_storage_size()
+        if isinstance(kind, h5py.h5t.TypeStringID) and kind.is_variable_str():
+            sizeof_addr = obj.file.id.get_create_plist().get_sizes()[0]
+            each = 4 + sizeof_addr + 4  # length, global heap address, object index
+        else:
+            each = kind.get_size()
+    except DAMAGE_ERRORS as exc:
+        raise OSError(f"attribute {name!r} is damaged ({type(exc).__name__}: {exc})") from exc
+    if stored != count * each:
+        raise OSError(f"attribute {name!r} is damaged: {stored} bytes stored for {count} "
+                      f"value(s) of {each} bytes")
+
+
 def read_attr(obj, name: str, default=None):
     """``obj.attrs[name]`` (``default`` when absent), decoded under
     :func:`bounded_native_memory` (256 MiB plus four times the file's size): a damaged
@@ -182,6 +210,7 @@ def read_attr(obj, name: str, default=None):
     """
     if name not in obj.attrs:
         return default
+    _check_attribute(obj, name)
     try:
         size = obj.file.id.get_filesize()
     except DAMAGE_ERRORS:

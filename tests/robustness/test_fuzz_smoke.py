@@ -74,3 +74,22 @@ def test_damaged_string_length_does_not_allocate_gigabytes():
     assert out.returncode == 0, out.stderr[-2000:]
     peak_mb = int(out.stdout.split()[-1])
     assert peak_mb < 1024, f"peak RSS {peak_mb} MB while loading a 26 KB file"
+
+
+def test_attribute_with_wrong_stored_size_does_not_crash():
+    """Found by ``make fuzz`` (three bytes of conv.h5 changed): reading ``weight_names`` of a
+    layer whose attribute header no longer matches its storage ended the process with
+    SIGSEGV inside HDF5. Such attributes are now refused before HDF5 decodes them."""
+    import subprocess
+    import textwrap
+
+    data = _patched("conv.h5", {1104: 0, 1105: 12, 19649: 44})
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {ROOT!r})
+        from fuzz.targets import TARGETS
+        TARGETS["h5_weights"].run({data!r})
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
