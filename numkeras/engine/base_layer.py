@@ -55,6 +55,15 @@ def _accepts(method, arg: str) -> bool:
     return _signature_accepts(getattr(method, "__func__", method), arg)
 
 
+
+def _dtype_name(dtype) -> str:
+    """``np.dtype(dtype).name``, with one ``ValueError`` for anything NumPy cannot parse
+    (NumPy raises ``TypeError``, or ``SyntaxError`` for some strings)."""
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"Invalid dtype {dtype!r} ({exc}).") from None
+
 class Layer(OwnState, Trackable):
     """Base class of all layers. Subclasses implement ``build``, ``call`` and ``get_config``.
 
@@ -79,7 +88,7 @@ class Layer(OwnState, Trackable):
         set_(self, "_outbound_nodes", [])
         set_(self, "built", False)
         set_(self, "_dtype", dtype if dtype in ("bfloat16", "string")  # string: text inputs
-             else np.dtype(dtype or backend.floatx()).name)
+             else _dtype_name(dtype or backend.floatx()))
         set_(self, "_name", name or self._default_name())
         set_(self, "_initial_weights", kwargs.get("weights"))
         set_(self, "_autocast", kwargs.get("autocast", True))

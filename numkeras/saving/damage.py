@@ -24,12 +24,12 @@ import zlib
 from collections.abc import Iterator
 
 #: What parsers of damaged files raise besides the documented errors.
-UNDOCUMENTED = (RuntimeError, KeyError, IndexError, OverflowError, RecursionError, EOFError,
-                MemoryError, struct.error, zlib.error)
+UNDOCUMENTED = (RuntimeError, KeyError, IndexError, TypeError, OverflowError, RecursionError,
+                EOFError, MemoryError, struct.error, zlib.error)
 
 
 #: Types a user's code raises too: mapped only when a parser raised them.
-_GENERIC = (RuntimeError, KeyError, IndexError)
+_GENERIC = (RuntimeError, KeyError, IndexError, TypeError)
 #: Where the innermost Python frame of a parser failure lies (the file's parsers and the
 #: libraries they call); exceptions raised elsewhere (users' hooks) pass unchanged.
 _PARSERS = (f"{os.sep}numkeras{os.sep}saving{os.sep}", f"h5py{os.sep}",

@@ -370,8 +370,10 @@ def raw_data_extents(h5file) -> list[tuple[int, int]]:
             names.append(name)
 
     try:
-        h5py.h5o.visit(h5file.id, visit, info=True)
-    except DAMAGE_ERRORS:
+        size = h5file.id.get_filesize()
+        with bounded_native_memory(_NATIVE_EXTRA + 4 * size):  # damaged header sizes
+            h5py.h5o.visit(h5file.id, visit, info=True)
+    except (*DAMAGE_ERRORS, MemoryError):
         return []  # damaged structure: scan everything
     extents = []
     for name in names:

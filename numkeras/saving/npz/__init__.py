@@ -64,7 +64,7 @@ def sniff(path: str) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError):
+    except (OSError, ValueError, *_DAMAGE):
         return False
     return bool(names) and all(n.endswith(".npy") for n in names)
 
