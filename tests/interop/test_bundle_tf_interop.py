@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Any
 
@@ -23,6 +24,11 @@ from numkeras.saving.tf_checkpoint.slice_keys import decode_tensor_name_slice
 from numkeras.saving.tf_checkpoint.sstable import BLOCK_SIZE, read_table_file
 
 RNG = np.random.default_rng(1234)
+_spec = importlib.util.spec_from_file_location(
+    "numkeras_tests_golden_bundles",
+    os.path.join(os.path.dirname(__file__), os.pardir, "data", "golden_bundles.py"))
+_golden = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_golden)
 
 
 @pytest.fixture(scope="module")
@@ -33,22 +39,7 @@ def tf() -> Any:
 
 
 def _numeric(dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
-    dt = np.dtype(dtype)
-    n = int(np.prod(shape))
-    if dt.kind == "b":
-        return RNG.integers(0, 2, n).astype(bool).reshape(shape)
-    if dt.kind in "iu":
-        info = np.iinfo(dt)
-        return RNG.integers(info.min, info.max, n, dtype=dt, endpoint=True).reshape(shape)
-    if dt.kind == "c":
-        parts = RNG.standard_normal((2, n)) * 100
-        return (parts[0] + 1j * parts[1]).astype(dt).reshape(shape)
-    if dt in (np.dtype(ml_dtypes.int4), np.dtype(ml_dtypes.uint4), np.dtype(ml_dtypes.int2),
-              np.dtype(ml_dtypes.uint2)):
-        info = ml_dtypes.iinfo(dt)
-        return RNG.integers(int(info.min), int(info.max), n, endpoint=True).astype(dt).reshape(
-            shape)
-    return (RNG.standard_normal(n) * 4).astype(dt).reshape(shape)
+    return _golden.numeric(RNG, dtype, shape)  # the generator the golden files use
 
 
 NUMERIC_DTYPES = [
