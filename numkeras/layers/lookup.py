@@ -2,9 +2,10 @@
 
 The vocabulary (``get_vocabulary()``) is ``[mask_token]`` (``output_mode="int"`` only) +
 ``[oov_token] * num_oov_indices`` + the tokens; a token's index is its position there.
-Unknown tokens go to the OOV index (``num_oov_indices=1``), to ``floormod(value, n)``
-(IntegerLookup with ``n > 1``; StringLookup with ``n > 1`` needs TF's FarmHash and is refused),
-or are an error (``num_oov_indices=0``). The mask token maps to 0 in ``int`` mode and is
+Unknown tokens go to the OOV index (``num_oov_indices=1``), to one of ``n > 1`` OOV indices
+(IntegerLookup: ``floormod(value, n)``; StringLookup: TF's FarmHash ``Fingerprint64`` of the
+UTF-8 bytes modulo ``n``, what ``tf.strings.to_hash_bucket_fast`` computes), or are an error
+(``num_oov_indices=0``). The mask token maps to 0 in ``int`` mode and is
 dropped otherwise. ``invert=True`` maps indices back to tokens.
 
 Where the vocabulary comes from, as tf-keras / Keras 3 store it:
@@ -24,6 +25,8 @@ Where the vocabulary comes from, as tf-keras / Keras 3 store it:
 [[1, 3, 0]]
 >>> StringLookup(vocabulary=["a", "b"], invert=True)(np.array([[2, 0]])).tolist()
 [[b'b', b'[UNK]']]
+>>> StringLookup(vocabulary=["a"], num_oov_indices=3)(np.array(["a", "x", "y"])).tolist()
+[3, 2, 2]
 >>> IntegerLookup(vocabulary=[5, 7], output_mode="multi_hot")(np.array([[7, 7, 9]])).tolist()
 [[1.0, 0.0, 1.0]]
 """
@@ -37,6 +40,7 @@ import numpy as np
 from numkeras import backend
 from numkeras.engine.base_layer import Layer
 from numkeras.layers.categorical import encode
+from numkeras.ops.hashing import fingerprint64
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -207,11 +211,8 @@ class _IndexLookup(Layer):
             found = self._index.get(key)
             if found is None:
                 if self.num_oov_indices > 1:
-                    if self._string:
-                        raise NotImplementedError(
-                            f"StringLookup '{self.name}': num_oov_indices > 1 hashes strings "
-                            "with TF's FarmHash, which numkeras does not implement.")
-                    found = key % self.num_oov_indices + self._oov_start_index()
+                    bucket = fingerprint64(key) if self._string else key
+                    found = bucket % self.num_oov_indices + self._oov_start_index()
                 elif self.num_oov_indices == 0:
                     missing.append(value)
                     found = -1

@@ -11,6 +11,7 @@ from tf_side import assert_close_outputs, keras3, tensorflow, tf_keras
 import numkeras
 from numkeras.models import load_model
 
+WORDS_MANY = np.array([[f"w{i}", f"token {i * 7}", ""] for i in range(40)], dtype=object)
 TEXT = np.array([["The cat sat on the mat."], ["A dog, a cat!"], ["zebra"], [""]], dtype=object)
 WORDS = np.array([["a", "b", "b"], ["c", "zz", "a"], ["", "b", "c"]], dtype=object)
 INTS = np.array([[5, 7, 9], [7, 0, 3], [11, 5, 5]], dtype="int64")
@@ -28,6 +29,11 @@ CASES = [
     ("StringLookup", {"output_mode": "tf_idf", "vocabulary": ["a", "b", "c"],
                       "idf_weights": [0.5, 1.5, 2.0]}, "words", None),
     ("StringLookup", {}, "words", ["a", "b", "b", "c", "c", "c", "d"]),
+    # unknown strings hashed into the OOV indices with TF's FarmHash Fingerprint64
+    ("StringLookup", {"num_oov_indices": 3, "vocabulary": ["a"]}, "words", None),
+    ("StringLookup", {"num_oov_indices": 4, "mask_token": "", "output_mode": "count",
+                      "vocabulary": ["b"]}, "words", None),
+    ("StringLookup", {"num_oov_indices": 5, "max_tokens": 7}, "words", ["zz", "b", "c", "c"]),
     ("StringLookup", {"max_tokens": 3, "output_mode": "one_hot"}, "word", ["a", "b", "b"]),
     ("IntegerLookup", {"vocabulary": [5, 7, 9]}, "ints", None),
     ("IntegerLookup", {"mask_token": 0, "num_oov_indices": 2, "vocabulary": [5, 7, 9]},
@@ -209,3 +215,13 @@ def test_hashed_crossing_matches_tf_keras_both_ways(tmp_path, kwargs, kinds):
     save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
     _same(tf_keras().models.load_model(str(tmp_path / "o.keras")).predict(xs, verbose=0),
           expected)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_string_oov_buckets_match_tf_keras_on_many_strings(n):
+    tfk = tf_keras()
+    kwargs = {"vocabulary": ["w1", "w2"], "num_oov_indices": n, "mask_token": ""}
+    expected = tfk.layers.StringLookup(**kwargs)(WORDS_MANY).numpy()
+    ours = numkeras.layers.StringLookup(**kwargs)(WORDS_MANY)
+    assert ours.tolist() == expected.tolist()
+    assert len(set(expected.reshape(-1).tolist())) == n + 3  # every bucket is hit
