@@ -34,7 +34,8 @@ bench: $(VENV)/.test
 # crash-*/timeout-* files in fuzz/findings/ and make the target fail.
 FUZZ_SECONDS ?= 300
 FUZZ_TARGETS = h5_weights h5_model weights_h5 keras_model keras_weights weights_json \
-	tf_index tf_data tf_state config_json inspect_h5 inspect_keras
+	tf_index tf_data tf_state config_json inspect_h5 inspect_keras safetensors npz \
+	keras_metadata saved_model_pb read_weights convert
 $(VENV)/.fuzz: $(VENV)/.test
 	$(PY) -m pip install -q -e ".[test,interop,fuzz]"
 	touch $@

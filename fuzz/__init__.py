@@ -2,7 +2,7 @@
 
 Each target (:mod:`fuzz.targets`) takes bytes, writes them where a parser reads a file, and
 calls the public API (``load_weights``, ``load_model``, ``inspect``/``verify``,
-``latest_checkpoint``, ``model_from_json``). A documented error (``ValueError`` and its
+``latest_checkpoint``, ``model_from_json``, ``read_weights``/``diff``, ``convert``). A documented error (``ValueError`` and its
 subclasses ``KerasFileError``, ``ModelConfigError``, ``CheckpointFormatError``,
 ``UnknownClassError``; ``OSError``; ``AssertionError`` from a TF checkpoint that matches
 nothing, as tf-keras) naming the file is clean; any other exception is a crash, and a

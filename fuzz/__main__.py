@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 
 def main() -> None:
@@ -21,6 +22,7 @@ def main() -> None:
         import numkeras  # noqa: F401
         from fuzz.targets import TARGETS
     target = TARGETS[name]
+    warnings.simplefilter("ignore")  # skipped layers etc. warn; only errors matter here
     if not any(not a.startswith("-") for a in sys.argv[1:]):
         corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", name)
         os.makedirs(corpus, exist_ok=True)

@@ -173,6 +173,130 @@ def _one_json_seed() -> list[bytes]:
                                            "batch_input_shape": [None, 3]}}]}}).encode()]
 
 
+# -- formats added after the first targets: safetensors, .npz, SavedModel metadata, the lazy
+# reader (read_weights/diff) and convert. Their seeds are written from TensorFlow's golden
+# conv.h5 by the reference writers (the safetensors package, NumPy), once per process.
+_SEEDS: dict[str, bytes] = {}
+
+
+def _golden_arrays() -> dict:
+    from numkeras.saving.weights import read_weights
+
+    with read_weights(os.path.join(DATA, "conv.h5")) as mapping:
+        return {name: np.array(mapping[name]) for name in mapping}
+
+
+def _written(name: str) -> bytes:
+    """The bytes of ``conv.h5``'s weights written as ``name`` by the format's own library."""
+    if name not in _SEEDS:
+        arrays = _golden_arrays()
+        path = os.path.join(_WORK, "seed-" + name)
+        if name == "conv.safetensors":
+            from safetensors.numpy import save_file
+
+            save_file(arrays, path)
+        elif name == "conv_numkeras.safetensors":  # with numkeras's order/groups metadata
+            from numkeras.saving.weights import read_weights, write_weights
+
+            with read_weights(os.path.join(DATA, "conv.h5")) as mapping:
+                write_weights(mapping, path)
+        elif name == "conv.npz":
+            np.savez(path, **arrays)
+        elif name == "conv_compressed.npz":
+            np.savez_compressed(path, **arrays)
+        elif name == "saved_model.pb":  # a TF 2.4-style SavedModel: metadata in the graph
+            from numkeras.saving.tf_checkpoint import protos
+            from numkeras.saving.tf_checkpoint.keras_metadata import root_metadata
+
+            metadata, _ = root_metadata(os.path.join(DATA, "conv_savedmodel"))
+            saved = protos.SavedModel()
+            saved.meta_graphs.add().object_graph_def.nodes.add().user_object.metadata = \
+                metadata
+            with open(path, "wb") as f:
+                f.write(saved.SerializeToString())
+        with open(path, "rb") as f:
+            _SEEDS[name] = f.read()
+    return _SEEDS[name]
+
+
+def _weights_and_verify(name: str) -> Callable[[bytes], None]:
+    def run(data: bytes) -> None:
+        from numkeras.saving.inspect import verify
+
+        path = _write(name, data)
+        model = _model()
+        _expect_clean(lambda: model.load_weights(path), path, model)
+        _expect_clean(lambda: verify(path), path)
+    return run
+
+
+def _saved_model(which: str) -> Callable[[bytes], None]:
+    """``load_model`` on a copy of ``conv_savedmodel`` whose ``which`` file is ``data``."""
+    def run(data: bytes) -> None:
+        import numkeras as nk
+
+        folder = os.path.join(_WORK, "sm-" + which)
+        if not os.path.isdir(folder):
+            shutil.copytree(os.path.join(DATA, "conv_savedmodel"), folder)
+            if which == "saved_model.pb":
+                os.remove(os.path.join(folder, "keras_metadata.pb"))
+        path = os.path.join(folder, which)
+        with open(path, "wb") as f:
+            f.write(data)
+        _expect_clean(lambda: nk.saving.load_model(folder), folder)
+    return run
+
+
+#: What the first byte of a ``read_weights``/``convert`` input selects: where the rest goes.
+_SOURCES = ("r.h5", "r.weights.h5", "r.keras", "ckpt/weights.index",
+            "ckpt/weights.data-00000-of-00001", "r.safetensors", "r.npz")
+
+
+def _source(data: bytes) -> str:
+    """Write ``data[1:]`` as the source ``data[0]`` selects; returns the path to read."""
+    name = _SOURCES[data[0] % len(_SOURCES)] if data else _SOURCES[0]
+    if name.startswith("ckpt/"):
+        folder = os.path.join(_WORK, "src-ckpt")
+        if not os.path.isdir(folder):
+            shutil.copytree(os.path.join(DATA, "conv_ckpt"), folder)
+        for other in os.listdir(os.path.join(DATA, "conv_ckpt")):  # undo the last input
+            shutil.copy(os.path.join(DATA, "conv_ckpt", other), folder)
+        with open(os.path.join(folder, os.path.basename(name)), "wb") as f:
+            f.write(data[1:])
+        return os.path.join(folder, "weights")
+    return _write(name, data[1:])
+
+
+def _source_seeds() -> list[bytes]:
+    files = {0: "conv.h5", 1: "conv_k3.weights.h5", 2: "conv_k3.keras",
+             3: "conv_ckpt/weights.index", 4: "conv_ckpt/weights.data-00000-of-00001"}
+    out = [bytes([i]) + _read(name)[0] for i, name in files.items()]
+    out += [b"\x05" + _written("conv_numkeras.safetensors"), b"\x06" + _written("conv.npz")]
+    return out
+
+
+_REFERENCE: dict = {}
+
+
+def _read_weights(data: bytes) -> None:
+    """``read_weights`` of any format, every value read, compared by ``diff``."""
+    from numkeras.saving.diff import diff
+
+    if not _REFERENCE:
+        _REFERENCE.update(_golden_arrays())
+    path = _source(data)
+    _expect_clean(lambda: diff(path, _REFERENCE), path)
+
+
+def _convert(data: bytes) -> None:
+    """``convert`` (what ``numkeras convert`` runs) of any format to safetensors."""
+    from numkeras.saving.convert import convert
+
+    path = _source(data)
+    out = os.path.join(_WORK, "out.safetensors")
+    _expect_clean(lambda: convert(path, out), path)
+
+
 TARGETS: dict[str, Target] = {
     "h5_weights": Target(lambda: _read("conv.h5", "conv_model.h5"), _load_weights("w.h5")),
     "h5_model": Target(lambda: _read("conv_model.h5"), _load_model("m.h5")),
@@ -189,4 +313,15 @@ TARGETS: dict[str, Target] = {
     "config_json": Target(lambda: _config_seeds() + _one_json_seed(), _config_json),
     "inspect_h5": Target(lambda: _read("conv.h5", "conv_k3.weights.h5"), _inspect("i.h5")),
     "inspect_keras": Target(lambda: _read("conv_k3.keras"), _inspect("i.keras")),
+    "safetensors": Target(lambda: [_written("conv.safetensors"),
+                                   _written("conv_numkeras.safetensors")],
+                          _weights_and_verify("w.safetensors")),
+    "npz": Target(lambda: [_written("conv.npz"), _written("conv_compressed.npz")],
+                  _weights_and_verify("w.npz")),
+    "keras_metadata": Target(lambda: _read("conv_savedmodel/keras_metadata.pb"),
+                             _saved_model("keras_metadata.pb")),
+    "saved_model_pb": Target(lambda: [_written("saved_model.pb")],
+                             _saved_model("saved_model.pb")),
+    "read_weights": Target(_source_seeds, _read_weights),
+    "convert": Target(_source_seeds, _convert),
 }

@@ -97,7 +97,10 @@ def layout_of(path: str) -> set | None:
     except (OSError, ValueError):
         return None
     with f:
-        return set(f.attrs) | set(f)
+        try:
+            return set(f.attrs) | set(f)
+        except DAMAGE_ERRORS:  # too damaged to list: not sniffed (its reader says why)
+            return None
 
 
 def read_every_dataset(target, label: str, note: Callable, corrupt: Callable) -> None:

@@ -33,8 +33,6 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     nothing). Optimizer state is not restored (``compile`` is accepted for compatibility).
     """
     filepath = path_to_string(filepath)
-    if os.path.isdir(filepath):
-        return _load_saved_model(filepath, custom_objects)
     if not os.path.exists(filepath):
         hint = (" It is a TF checkpoint prefix, which holds weights only: build the model in "
                 "code and call model.load_weights(...)." if os.path.isfile(
@@ -43,9 +41,11 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         raise FileNotFoundError(f"No model file at {filepath!r}: load_model reads a .keras "
                                 "archive, a full-model .h5 file or a tf-keras SavedModel "
                                 f"directory.{hint}")
-    head = formats.head(filepath)
+    head = b"" if os.path.isdir(filepath) else formats.head(filepath)
     try:
         with named_errors(filepath):
+            if os.path.isdir(filepath):
+                return _load_saved_model(filepath, custom_objects)
             if head[:len(formats.ZIP_MAGIC)] == formats.ZIP_MAGIC:
                 return _load_archive(filepath, custom_objects)
             if head == formats.HDF5_MAGIC:

@@ -118,7 +118,10 @@ class WeightsMapping(Mapping):
             spec = self.specs[name]
         except KeyError:
             raise KeyError(f"{self.path} has no weight named {name!r}.") from None
-        return self._read(spec)
+        from numkeras.saving.damage import named_errors
+
+        with named_errors(spec.file or self.path):
+            return self._read(spec)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.specs)
@@ -159,14 +162,16 @@ def read_weights(path: str | os.PathLike, model: Any = None) -> WeightsMapping:
     uses its own config). Without one those keep their ``layers/<name>/vars/<i>`` keys.
     """
     from numkeras.saving import formats, weight_readers
+    from numkeras.saving.damage import named_errors
 
     path = os.fspath(path)
-    fmt, resolved = formats.detect(path)
     if model is not None and not hasattr(model, "weights"):
         from numkeras.saving import load_model
 
         model = load_model(os.fspath(model))
-    return weight_readers.read(resolved, fmt, model)
+    with named_errors(path):  # damage the readers did not foresee: a ValueError naming it
+        fmt, resolved = formats.detect(path)
+        return weight_readers.read(resolved, fmt, model)
 
 
 def write_format_for(path: str, format: str | None = None) -> str:

@@ -27,6 +27,30 @@ def test_mutants_fail_cleanly(name):
     assert smoke.run(name, BUDGET, seed=11) >= 0
 
 
+#: The fuzz targets that feed each readable format's files to its parser.
+FORMAT_TARGETS = {
+    "h5": "h5_weights", "h5-model": "h5_model", "tf-checkpoint": "tf_index",
+    "saved-model": "keras_metadata", "npz": "npz", "keras": "keras_model",
+    "weights.h5": "weights_h5", "weights.json": "weights_json", "safetensors": "safetensors"}
+
+
+def test_every_readable_format_has_a_fuzz_target():
+    from numkeras.saving import formats
+
+    readable = sorted(f.name for f in formats.FORMATS if f.writes != "export")
+    assert sorted(FORMAT_TARGETS) == readable, "add a fuzz target for the new format"
+    assert set(FORMAT_TARGETS.values()) <= set(TARGETS)
+
+
+def test_make_fuzz_runs_every_target():
+    import re
+
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        text = f.read().replace("\\\n", " ")
+    listed = re.search(r"^FUZZ_TARGETS = (.*)$", text, re.M).group(1).split()
+    assert sorted(listed) == sorted(TARGETS)
+
+
 def _patched(seed: str, patches: dict[int, int] | None = None, size: int | None = None):
     with open(os.path.join(DATA, seed), "rb") as f:
         data = bytearray(f.read())
