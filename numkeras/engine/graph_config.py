@@ -378,6 +378,8 @@ def _node_spec(node, nodes: _Nodes):
         call_kwargs = dict(node.call_kwargs)
         if preserve:  # tf-keras: arguments after the first are saved by parameter name
             first, call_kwargs = tf_call(node.call_args, call_kwargs)
+        elif len(node.call_args) > 1:  # so are other layers' (MultiHeadAttention(q, v))
+            call_kwargs = {**_by_parameter_name(node.layer, node.call_args[1:]), **call_kwargs}
 
         def kwarg(value):
             if isinstance(value, KerasTensor):
@@ -429,6 +431,18 @@ def _node_spec(node, nodes: _Nodes):
     if hasattr(node.layer, "as_operation"):  # written as the Keras 3 operation it computes
         _, _, _, args, kwargs = node.layer.as_operation(args, kwargs)
     return {"args": [k3(a) for a in args], "kwargs": k3(kwargs)}
+
+
+def _by_parameter_name(layer, extra: tuple) -> dict:
+    """Positional call arguments after the first, keyed by ``layer.call``'s parameter names
+    (how tf-keras records them in a node)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in inspect.signature(layer.call).parameters.values()
+             if p.kind in kinds][1:]
+    if len(extra) > len(names):
+        raise ValueError(f"Layer '{layer.name}' was called with {len(extra) + 1} positional "
+                         f"arguments; its call() takes {len(names) + 1}.")
+    return dict(zip(names, extra))
 
 
 # -- layer constructors (what a config's arguments may be) -----------------------------------
