@@ -1,7 +1,7 @@
 """Issue 11 case 10: a full disk while saving ``.h5``, ``.weights.h5`` or ``.weights.json``
 could end the process with SIGSEGV inside HDF5 (or raise ``RuntimeError``). HDF5 files are
-now built in memory and written with Python's file I/O: the save raises ``OSError`` and the
-previous file still loads.
+now written by ``numkeras/saving/h5write.py`` (room reserved first, HDF5 never sees a failed
+write): the save raises ``OSError`` and the previous file still loads.
 
 The full disk is simulated with ``RLIMIT_FSIZE`` (writes past the limit fail with EFBIG,
 ``SIGXFSZ`` ignored) in a child process, so nothing else on the machine is affected.

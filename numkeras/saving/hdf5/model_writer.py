@@ -34,8 +34,9 @@ import warnings
 
 import numpy as np
 
+from numkeras.saving import h5write
 from numkeras.saving.hdf5.layout import import_h5py, save_attributes
-from numkeras.saving.hdf5.writer import plan_groups, write_groups
+from numkeras.saving.hdf5.writer import plan_groups, reserved, write_groups
 from numkeras.saving.paths import atomic_write_path
 
 _NEW_STYLE_KEYS = ("module", "registered_name", "build_config", "compile_config")
@@ -130,10 +131,12 @@ def save_model(model, filepath: str, include_optimizer: bool = True, overwrite: 
     optimizer = getattr(model, "optimizer", None)
     opt_vars = _optimizer_variables(optimizer) if include_optimizer and optimizer is not None \
         else []
-    with atomic_write_path(filepath) as tmp, h5py.File(tmp, "w") as f:
-        for key, value in meta.items():  # as tf-keras: JSON as UTF-8 bytes, others as str
-            f.attrs[key] = json.dumps(value, default=_json_default).encode("utf8") if isinstance(
-                value, (dict, list, tuple)) else value
+    attrs = {key: json.dumps(value, default=_json_default).encode("utf8") if isinstance(
+        value, (dict, list, tuple)) else value for key, value in meta.items()}
+
+    def build(f):
+        for key, value in attrs.items():  # as tf-keras: JSON as UTF-8 bytes, others as str
+            f.attrs[key] = value
         write_groups(f.create_group("model_weights"), model, groups, filepath)
         if opt_vars:
             group = f.create_group("optimizer_weights")
@@ -143,6 +146,12 @@ def save_model(model, filepath: str, include_optimizer: bool = True, overwrite: 
                 dset = group.create_dataset(var.name, shape=value.shape, dtype=value.dtype)
                 if value.size:
                     dset[()] = value
+
+    size = reserved(model, groups) + h5write.reserve(
+        sum(np.asarray(v.value).nbytes for v in opt_vars), 2 * len(opt_vars) + 2,
+        sum(len(v) for v in attrs.values()) + sum(2 * len(v.name) + 8 for v in opt_vars))
+    with atomic_write_path(filepath) as tmp:  # a full disk is an OSError (h5write)
+        h5write.write_file(tmp, build, size)
 
 
 __all__ = ["save_model", "model_metadata", "legacy_config", "optimizer_config"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numkeras.saving.h5common import write_in_memory
+from numkeras.saving import h5write
 from numkeras.saving.hdf5.layout import (
     BACKEND,
     KERAS_VERSION,
@@ -50,8 +50,18 @@ def save_weights(model, filepath: str, options=None, **kwargs) -> None:
                         f"format: {sorted(kwargs)}")
     h5py = import_h5py("save")
     groups = plan_groups(model, h5py)
-    with atomic_write_path(filepath) as tmp:  # built in memory: a full disk is an OSError
-        write_in_memory(tmp, lambda f: write_groups(f, model, groups, filepath))
+    with atomic_write_path(filepath) as tmp:  # a full disk is an OSError (h5write)
+        h5write.write_file(tmp, lambda f: write_groups(f, model, groups, filepath),
+                           reserved(model, groups))
+
+
+def reserved(model, groups: list[tuple[str, list]]) -> int:
+    """An upper bound of the size of the file :func:`write_groups` writes (``h5write``)."""
+    weights = [w for _, ws in groups for w in ws]
+    text = sum(len(layer.name) + 8 for layer in model.layers) + sum(
+        len(name) + 8 for name, _ in groups) + sum(2 * len(w.name) + 8 for w in weights)
+    return h5write.reserve(sum(w.value.nbytes for w in weights),
+                           len(groups) + 2 * len(weights), text)
 
 
 def plan_groups(model, h5py=None) -> list[tuple[str, list]]:

@@ -17,8 +17,7 @@ import zipfile
 
 import numpy as np
 
-from numkeras.saving import formats
-from numkeras.saving.h5common import write_in_memory
+from numkeras.saving import formats, h5write
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
 from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
@@ -48,8 +47,23 @@ def save_h5(model, filepath: str) -> None:
                          f"Received: filepath={filepath}")
     import_h5py()  # a clear ImportError before anything is written
     entries = union_entries(model)
-    with atomic_write_path(filepath) as tmp:  # built in memory: a full disk is an OSError
-        write_in_memory(tmp, lambda f: write_vars(f, entries))
+    with atomic_write_path(filepath) as tmp:  # a full disk is an OSError (h5write)
+        h5write.write_file(tmp, lambda f: write_vars(f, entries), reserved(entries))
+
+
+def reserved(entries, only=None) -> int:
+    """An upper bound of the size of the file of ``entries`` (``h5write``); ``only``:
+    the ``(path, key)`` pairs of the variables written (default: all)."""
+    data = objects = text = 0
+    for entry in entries:
+        objects += entry.path.count("/") + 2
+        text += len(entry.path) + len(_name(entry.obj) or "") + 16
+        for key, value in enumerate(entry.variables):
+            if only is None or (entry.path, key) in only:
+                data += np.asarray(value).nbytes
+                objects += 1
+                text += 24
+    return h5write.reserve(data, objects, text)
 
 
 def h5_bytes(model) -> bytes:
@@ -122,7 +136,8 @@ def _write_shards(entries: list, plan: list, names: list[str], targets: list[str
                 entry = by_path[path]
                 write_dataset(group, entry.keys[key], np.asarray(entry.variables[key]))
                 _record(weight_map, group.name, name)
-        write_in_memory(targets[index], build)  # a full disk is an OSError
+        size = reserved(entries, {(path, key) for path, key, _ in assigned})
+        h5write.write_file(targets[index], build, size)  # a full disk is an OSError
     return weight_map
 
 
