@@ -4,9 +4,11 @@
   ``count`` vectors (float32 by default); ids outside ``[0, num_tokens)`` are an error.
 * ``Discretization(bin_boundaries)``: bucket index = number of boundaries ``<= x``
   (``tf.raw_ops.Bucketize``), then encoded as ``output_mode`` says (``int`` gives int64).
-  A Discretization configured with ``num_bins`` keeps an adapted quantile ``summary`` weight
-  whose shape depends on the data; numkeras does not hold such weights (see
-  docs/compatibility.md) and asks for ``bin_boundaries`` instead.
+  ``Discretization(num_bins)`` learns its boundaries in ``adapt`` (tf-keras's quantile rule,
+  ``numkeras.layers._quantiles``; 32 rows per batch as tf-keras's ``adapt`` batches them).
+  Adapted boundaries are saved in the config (``bin_boundaries``, as Keras 3 does).
+  tf-keras keeps them in a ``summary`` weight whose shape depends on the data, which numkeras
+  does not hold: such a model file is refused with advice (docs/compatibility.md).
 
 >>> import numpy as np
 >>> CategoryEncoding(4, output_mode="one_hot")(np.array([3, 0])).tolist()
@@ -15,6 +17,10 @@
 [[1.0, 0.0, 2.0]]
 >>> Discretization(bin_boundaries=[0.0, 1.0])(np.array([[-1.0, 0.0, 0.5, 3.0]])).tolist()
 [[0, 1, 1, 2]]
+>>> layer = Discretization(num_bins=3, epsilon=0.25)
+>>> layer.adapt(np.arange(10, dtype="float32"))
+>>> layer.bin_boundaries
+[2.6666667461395264, 5.333333492279053]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 
 from numkeras import backend
 from numkeras.engine.base_layer import Layer
+from numkeras.layers import _quantiles
 
 _MODES = ("one_hot", "multi_hot", "count")
 
@@ -127,18 +134,53 @@ class Discretization(Layer):
         if num_bins is not None and bin_boundaries is not None:
             raise ValueError("Both `num_bins` and `bin_boundaries` should not be set. You passed "
                              f"`num_bins={num_bins}` and `bin_boundaries={bin_boundaries}`")
-        if bin_boundaries is None:
-            raise ValueError(
-                f"Discretization '{self.name}': numkeras needs `bin_boundaries`; a layer "
-                f"configured with num_bins={num_bins} keeps its adapted boundaries in a "
-                "`summary` weight of data-dependent shape, which numkeras does not hold. "
-                "Rebuild it with the adapted boundaries: "
-                "Discretization(bin_boundaries=layer.bin_boundaries) in tf-keras.")
-        self.bin_boundaries = [float(b) for b in np.asarray(bin_boundaries).reshape(-1)]
+        if num_bins is None and bin_boundaries is None:
+            raise ValueError("You need to set either `num_bins` or `bin_boundaries`.")
+        self.bin_boundaries = None if bin_boundaries is None else \
+            [float(b) for b in np.asarray(bin_boundaries).reshape(-1)]
         self.num_bins, self.epsilon = num_bins, epsilon
         self.output_mode, self.sparse = output_mode, sparse
 
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if config.get("bin_boundaries") is not None and config.get("num_bins") is not None:
+            config["num_bins"] = None  # Keras 3 keeps both after adapt; the boundaries decide
+        elif config.get("bin_boundaries") is None and config.get("num_bins") is not None:
+            raise ValueError(
+                f"Discretization '{config.get('name')}': configured with "
+                f"num_bins={config['num_bins']} and no `bin_boundaries`: tf-keras keeps the "
+                "adapted boundaries in a `summary` weight whose shape depends on the data, "
+                "which numkeras does not read. Save the model from Keras 3 (which writes the "
+                "boundaries into the config), or rebuild the layer in tf-keras as "
+                "Discretization(bin_boundaries=layer.bin_boundaries) and save again.")
+        return super().from_config(config)
+
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Boundaries from the quantiles of ``data`` (``num_bins`` layers; tf-keras's rule,
+        ``batch_size`` rows at a time, 32 by default)."""
+        if self.num_bins is None:
+            raise ValueError("Cannot adapt a Discretization layer that has been initialized "
+                             "with `bin_boundaries`, use `num_bins` instead. You passed "
+                             f"`bin_boundaries={self.bin_boundaries}`.")
+        data = np.asarray(data)
+        batch = batch_size or 32
+        starts = range(0, max(len(data), 1), batch) if data.ndim else [None]
+        if steps is not None:
+            starts = list(starts)[:steps]
+        summary = np.zeros((2, 0), np.float32)
+        for start in starts:
+            part = data if start is None else data[start:start + batch]
+            summary = _quantiles.merge(_quantiles.summarize(part, self.epsilon), summary,
+                                       self.epsilon)
+        self.bin_boundaries = _quantiles.bin_boundaries(summary, self.num_bins)
+        self.num_bins = None  # saved as its boundaries (tf-keras refuses both in a config)
+
     def call(self, inputs):
+        if self.bin_boundaries is None:
+            raise ValueError("You need to either pass the `bin_boundaries` argument at "
+                             "construction time or call `adapt(dataset)` before you can "
+                             "start using the `Discretization` layer.")
         x = np.asarray(inputs)
         bounds = np.asarray(self.bin_boundaries, np.float32)
         ids = np.searchsorted(bounds, x.astype(np.float32), side="right").astype(np.int64)
@@ -151,8 +193,9 @@ class Discretization(Layer):
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
             return input_shape
-        return CategoryEncoding.compute_output_shape(
-            _Depth(len(self.bin_boundaries) + 1, self.output_mode), input_shape)
+        depth = None if self.bin_boundaries is None else len(self.bin_boundaries) + 1
+        return CategoryEncoding.compute_output_shape(_Depth(depth, self.output_mode),
+                                                     input_shape)
 
     def get_config(self):
         return {**super().get_config(), "bin_boundaries": self.bin_boundaries,

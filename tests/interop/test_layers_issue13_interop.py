@@ -248,3 +248,63 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+DISC_DATA = {
+    "normal_50x3": np.random.default_rng(0).standard_normal((50, 3)).astype("float32"),
+    "uniform_300": np.random.default_rng(1).uniform(-5, 5, (300, 1)).astype("float32"),
+    "skewed_97x2": np.random.default_rng(2).exponential(2.0, (97, 2)).astype("float32"),
+}
+
+
+@pytest.mark.parametrize("data", sorted(DISC_DATA))
+@pytest.mark.parametrize("num_bins,epsilon", [(4, 0.01), (7, 0.05), (2, 0.001)])
+def test_discretization_adapt_gives_tf_keras_boundaries(data, num_bins, epsilon):
+    x = DISC_DATA[data]
+    theirs = tf_keras().layers.Discretization(num_bins=num_bins, epsilon=epsilon)
+    theirs.adapt(x)
+    ours = layers.Discretization(num_bins=num_bins, epsilon=epsilon)
+    ours.adapt(x)
+    np.testing.assert_allclose(ours.bin_boundaries, list(theirs.bin_boundaries), rtol=1e-6)
+    probe = np.linspace(-6, 10, 301, dtype="float32").reshape(-1, 1)
+    assert ours(probe).tolist() == theirs(probe).numpy().tolist()
+
+
+def test_adapted_discretization_files_both_ways(tmp_path):
+    from numkeras.saving.keras_v3 import save_model
+
+    x = DISC_DATA["normal_50x3"]
+    # Keras 3 keeps the adapted boundaries in the config
+    k3 = keras3()
+    inp = k3.Input((3,))
+    layer = k3.layers.Discretization(num_bins=4, output_mode="one_hot")
+    layer.adapt(x)
+    expected = np.asarray(k3.Model(inp, layer(inp)).predict(x[:, :1], verbose=0))
+    k3.Model(inp, layer(inp)).save(str(tmp_path / "k3.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "k3.keras"))
+    assert_close_outputs(ours.predict(x[:, :1]), expected)
+    ours.save(str(tmp_path / "back.keras"))
+    again = keras3().models.load_model(str(tmp_path / "back.keras"))
+    assert_close_outputs(np.asarray(again.predict(x[:, :1], verbose=0)), expected)
+    # numkeras adapts as tf-keras does and writes the boundaries tf-keras reads
+    tfk = tf_keras()
+    inp = tfk.Input((3,))
+    theirs = tfk.layers.Discretization(num_bins=5)
+    theirs.adapt(x)
+    reference = tfk.Model(inp, theirs(inp)).predict(x, verbose=0)
+    numkeras.backend.clear_session()
+    inp = numkeras.Input((3,))
+    mine_layer = layers.Discretization(num_bins=5)
+    mine_layer.adapt(x)
+    mine = numkeras.Model(inp, mine_layer(inp))
+    assert mine.predict(x).tolist() == reference.tolist()
+    save_model(mine, str(tmp_path / "o.keras"), style="tf_keras")
+    mine.save(str(tmp_path / "o.h5"))
+    for name in ("o.keras", "o.h5"):
+        back = tf_keras().models.load_model(str(tmp_path / name))
+        assert back.predict(x, verbose=0).tolist() == reference.tolist()
+    # tf-keras's own file keeps them in a data-shaped `summary` weight: refused, with advice
+    tfk.Model(inp := tfk.Input((3,)), theirs(inp)).save(str(tmp_path / "t.h5"))
+    with pytest.raises(ValueError, match=r"t\.h5.*summary.*Keras 3"):
+        load_model(str(tmp_path / "t.h5"))

@@ -82,8 +82,15 @@ def test_category_encoding_and_discretization():
     disc = layers.Discretization(bin_boundaries=[0.0, 1.0, 2.0])
     got = disc(np.array([-5.0, 0.0, 0.99, 1.0, 2.5]))
     assert got.dtype == np.int64 and got.tolist() == [0, 1, 1, 2, 3]
-    with pytest.raises(ValueError, match="bin_boundaries"):
-        layers.Discretization(num_bins=4)
+    unadapted = layers.Discretization(num_bins=4)
+    with pytest.raises(ValueError, match="adapt"):
+        unadapted(np.array([1.0]))
+    # a tf-keras config of an adapted num_bins layer: its boundaries are in a weight
+    with pytest.raises(ValueError, match="summary"):
+        layers.Discretization.from_config(unadapted.get_config())
+    # Keras 3 after adapt: both in the config; the boundaries decide
+    k3 = layers.Discretization.from_config({"bin_boundaries": [0.5], "num_bins": 2})
+    assert k3(np.array([0.0, 1.0])).tolist() == [0, 1]
 
 
 def test_augmentation_layers_are_identity_at_inference_and_refuse_training():
