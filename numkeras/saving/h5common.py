@@ -407,7 +407,9 @@ def check_global_heaps(target, label: str, error: type = ValueError, h5file=None
     The file is searched for collections (signature ``GCOL``); given ``h5file`` (the same
     file opened by h5py, no attribute read yet), the dataset values are skipped (see
     :func:`raw_data_extents`), so the cost follows the size of the metadata, not of the
-    weights.  A file checked once is not checked again until it changes.
+    weights; the collections the attributes reference are then checked wherever they lie
+    (:mod:`numkeras.saving.h5heaps`), or, when the headers cannot be followed, every byte is
+    scanned. A file checked once is not checked again until it changes.
 
     >>> import io
     >>> check_global_heaps(io.BytesIO(b"GCOL\\x01\\0\\0\\0" + (4096).to_bytes(8, "little")
@@ -434,6 +436,16 @@ def check_global_heaps(target, label: str, error: type = ValueError, h5file=None
             return f.read(n)
 
         skip = raw_data_extents(h5file) if h5file is not None else []
+        if skip:  # a dataset header could claim a collection's bytes: check those referenced
+            from numkeras.saving.h5heaps import referenced_heaps
+
+            heaps = referenced_heaps(h5file, read_at)
+            for offset in heaps or ():
+                if read_at(offset, 4) == b"GCOL" and _heap_hangs(read_at, offset, length):
+                    raise error(f"{label}: a global heap collection at byte {offset} is "
+                                "damaged (an object of size 0); the file is damaged.")
+            if heaps is None:  # headers this reader does not follow: scan every byte
+                skip = []
         for lo, hi in _gaps(skip, length):
             _scan_range(read_at, lo, hi, length, label, error)
         if not own:

@@ -235,3 +235,60 @@ def test_zero_size_global_heap_object_does_not_hang(tmp_path, call):
     except subprocess.TimeoutExpired:
         pytest.fail(f"{call} hung on a global heap object of size 0")
     assert "CLEAN" in out.stdout, out.stderr[-2000:]
+
+
+def _hide_heap_in_a_dataset(path: str) -> None:
+    """Point the first contiguous dataset's storage at the global heap collection, so its
+    extent covers the collection's signature (a crafted header, not random damage)."""
+    with h5py.File(path, "r") as f:
+        names = []
+        f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        dset = max((f[n] for n in names), key=lambda d: d.id.get_storage_size())
+        offset, size = dset.id.get_offset(), dset.id.get_storage_size()
+    with open(path, "rb") as src:
+        data = bytearray(src.read())
+    heap = data.find(b"GCOL")
+    layout = bytes([3, 1]) + offset.to_bytes(8, "little") + size.to_bytes(8, "little")
+    at = data.find(layout)  # Data Layout message v3, contiguous: address, size
+    assert at >= 0 and size > 16, "no contiguous layout message found"
+    data[at + 2:at + 10] = (heap - 8).to_bytes(8, "little")
+    with open(path, "wb") as out:
+        out.write(data)
+
+
+def test_global_heap_hidden_under_a_dataset_extent_is_still_checked(tmp_path):
+    """The hang check skips dataset values for speed; a dataset header claiming the bytes of
+    a damaged global heap collection must not hide it: the collections the attributes
+    reference are checked wherever they lie (numkeras/saving/h5heaps.py)."""
+    from numkeras.saving import h5common
+
+    path = str(tmp_path / "w.h5")
+    small_model(1).save_weights(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["keras_version"] = "2.21.0"
+        f.attrs["model_config"] = '{"class_name": "Sequential", "config": {"layers": []}}'
+    _hide_heap_in_a_dataset(path)
+    _heap_of_size_zero(path)
+    with open(path, "rb") as f:
+        heap = f.read().find(b"GCOL")
+    with h5py.File(path, "r") as f:  # the hiding works: the extent covers the signature
+        assert any(lo <= heap and heap + 4 <= hi for lo, hi in h5common.raw_data_extents(f))
+    code = textwrap.dedent(f"""
+        import numkeras as nk
+        from tests.robustness.robustness_formats import small_model
+        path = {path!r}
+        for call in (lambda: small_model(2).load_weights(path),
+                     lambda: nk.saving.load_model(path)):
+            try:
+                call()
+            except (ValueError, OSError) as exc:
+                assert path in str(exc) and "global heap" in str(exc), exc
+                print("CLEAN", type(exc).__name__)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120, env=env, cwd=os.getcwd())
+    except subprocess.TimeoutExpired:
+        pytest.fail("HDF5 hung on a damaged global heap hidden under a dataset's extent")
+    assert out.stdout.count("CLEAN") == 2, out.stderr[-2000:]
