@@ -100,25 +100,32 @@ class BatchNormalization(Layer):
     def call(self, inputs, training=None, mask=None):
         rank = inputs.ndim
         reduce = tuple(i for i in range(rank) if i not in self.axis)
-        if training and self.trainable and self.renorm:
-            raise NotImplementedError(
-                f"BatchNormalization '{self.name}' (renorm=True): numkeras does not train batch "
-                "renormalization; call it with training=False (moving statistics are used).")
+        r = d = None
         if training and self.trainable:
             mean = inputs.mean(axis=reduce, keepdims=True, dtype=np.float64)
             var = ((inputs - mean) ** 2).mean(axis=reduce, keepdims=True, dtype=np.float64)
             count = int(np.prod([inputs.shape[i] for i in reduce]))
-            self._update_moving(mean, var, count)
+            if self.renorm:
+                r, d = self._renorm_update(mean, var)
+            else:
+                self._update_moving(mean, var, count)
             mean, var = mean.astype(inputs.dtype), var.astype(inputs.dtype)
         else:
             mean = self._broadcast(self.moving_mean.value, rank)
             var = self._broadcast(self.moving_variance.value, rank)
         inv = 1.0 / np.sqrt(var + np.asarray(self.epsilon, dtype=inputs.dtype))
-        if self.scale:
-            inv = inv * self._broadcast(self.gamma.value, rank)
+        gamma = self._broadcast(self.gamma.value, rank) if self.scale else None
+        beta = self._broadcast(self.beta.value, rank) if self.center else None
+        if r is not None:  # renorm: (x_hat * r + d) * gamma + beta
+            r, d = self._broadcast(r, rank), self._broadcast(d, rank)
+            beta = d * gamma + (beta if beta is not None else 0) if gamma is not None \
+                else d + (beta if beta is not None else 0)
+            gamma = r * gamma if gamma is not None else r
+        if gamma is not None:
+            inv = inv * gamma
         offset = -mean * inv
-        if self.center:
-            offset = offset + self._broadcast(self.beta.value, rank)
+        if beta is not None:
+            offset = offset + beta
         inv = inv.astype(inputs.dtype, copy=False)
         offset = offset.astype(inputs.dtype, copy=False)
         if len(self.axis) == 1 and self.axis[0] == rank - 1:  # per-channel, channels last
@@ -126,6 +133,33 @@ class BatchNormalization(Layer):
         out = np.multiply(inputs, inv)
         out += offset
         return out
+
+    def _renorm_update(self, mean, var):
+        """Batch renormalization's corrections ``(r, d)`` from the statistics before this
+        batch, then tf-keras's updates of the renorm and moving statistics."""
+        shape, dtype = self.moving_mean.shape, self.moving_mean.dtype
+        mean = mean.reshape(shape).astype(dtype)
+        stddev = np.sqrt(var.reshape(shape).astype(dtype) + np.asarray(self.epsilon, dtype))
+        renorm_stddev = np.maximum(self.renorm_stddev.value, np.sqrt(np.asarray(self.epsilon,
+                                                                                dtype)))
+        r = stddev / renorm_stddev
+        d = (mean - self.renorm_mean.value) / renorm_stddev
+        clip = self.renorm_clipping
+        if clip.get("rmin") is not None:
+            r = np.maximum(r, np.asarray(clip["rmin"], dtype))
+        if clip.get("rmax") is not None:
+            r = np.minimum(r, np.asarray(clip["rmax"], dtype))
+        if clip.get("dmax") is not None:
+            d = np.clip(d, -np.asarray(clip["dmax"], dtype), np.asarray(clip["dmax"], dtype))
+        for var_, value, momentum in ((self.renorm_mean, mean, self.renorm_momentum),
+                                      (self.renorm_stddev, stddev, self.renorm_momentum),
+                                      (self.moving_mean, mean, self.momentum),
+                                      (self.moving_stddev, stddev, self.momentum)):
+            var_.assign_sub((var_.value - value) * np.asarray(1.0 - momentum, dtype))
+        moving = self.moving_stddev.value
+        self.moving_variance.assign(np.maximum(moving * moving - np.asarray(self.epsilon,
+                                                                            dtype), 0))
+        return r, d
 
     def _update_moving(self, mean, var, count):
         if self._fused and count > 1:

@@ -7,7 +7,9 @@ tracks the wrapped kernel as its own ``kernel`` attribute and own weight, so obj
 files (``.keras`` ``vars``, TF checkpoints) list that variable under the wrapper as well
 (``layer.weights`` lists it once). At inference tf-keras calls the
 wrapped layer with its kernel as stored (the kernel is normalized in place only when
-training), and so does numkeras; ``normalize_weights()`` gives the normalized kernel.
+training), and so does numkeras; ``normalize_weights()`` gives the normalized kernel, which
+a call with ``training=True`` writes into the kernel (and the new ``vector_u``) first, as
+tf-keras does (a kernel of zeros is left alone).
 
 >>> import numpy as np
 >>> from numkeras import backend
@@ -62,10 +64,10 @@ class SpectralNormalization(Wrapper):
         self.built = True
 
     def call(self, inputs, training=False):
-        if training:
-            raise NotImplementedError(
-                f"SpectralNormalization '{self.name}': numkeras does not train; call it with "
-                "training=False (the wrapped layer then runs with its stored kernel).")
+        if training and np.any(np.asarray(self.kernel.value) != 0):
+            kernel, u = self.normalize_weights()  # tf-keras: normalized in place, then called
+            self.kernel.assign(kernel)
+            self.vector_u.assign(u)
         return self.layer(inputs)
 
     def normalize_weights(self) -> tuple[np.ndarray, np.ndarray]:

@@ -308,3 +308,43 @@ def test_adapted_discretization_files_both_ways(tmp_path):
     tfk.Model(inp := tfk.Input((3,)), theirs(inp)).save(str(tmp_path / "t.h5"))
     with pytest.raises(ValueError, match=r"t\.h5.*summary.*Keras 3"):
         load_model(str(tmp_path / "t.h5"))
+
+
+@pytest.mark.parametrize("kwargs,shape", [
+    ({"renorm": True}, (6, 3)),
+    ({"renorm": True, "renorm_clipping": {"rmax": 1.2, "rmin": 0.9, "dmax": 0.1},
+      "renorm_momentum": 0.5, "momentum": 0.8}, (5, 4, 3)),
+    ({"renorm": True, "axis": 1, "center": False, "renorm_momentum": 0.7}, (3, 4, 2)),
+    ({"renorm": True, "axis": [1, 2], "scale": False, "epsilon": 0.1}, (3, 4, 2)),
+])
+def test_batch_renormalization_training_steps_match_tf_keras(kwargs, shape):
+    tfk = tf_keras()
+    theirs = tfk.layers.BatchNormalization(**kwargs)
+    ours = layers.BatchNormalization(**kwargs)
+    rng = np.random.default_rng(7)
+    x0 = rng.standard_normal((4,) + shape).astype("float32")
+    theirs(x0), ours(x0)
+    start = random_weights(ours, seed=8)
+    ours.set_weights(start)
+    theirs.set_weights(start)
+    for step in range(3):
+        x = (rng.standard_normal((4,) + shape) * (step + 1) + step).astype("float32")
+        assert_close_outputs(ours(x, training=True), theirs(x, training=True).numpy())
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_close_outputs(ours(x0, training=False), theirs(x0, training=False).numpy())
+
+
+def test_spectral_normalization_training_step_matches_tf_keras():
+    tfk = tf_keras()
+    theirs = tfk.layers.SpectralNormalization(tfk.layers.Conv2D(3, 2), power_iterations=3)
+    ours = layers.SpectralNormalization(layers.Conv2D(3, 2), power_iterations=3)
+    x = np.random.default_rng(9).standard_normal((2, 5, 5, 2)).astype("float32")
+    theirs(x), ours(x)
+    start = random_weights(ours, seed=10)
+    ours.set_weights(start)
+    theirs.set_weights(start)
+    for _ in range(2):
+        assert_close_outputs(ours(x, training=True), theirs(x, training=True).numpy())
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
