@@ -124,8 +124,11 @@ def test_batch_normalization_renorm_weights_and_inference():
     # inference uses moving_mean / moving_variance only
     np.testing.assert_allclose(bn(x), 2.0 * (x - 1.0) / np.sqrt(4.0 + 1e-3) + 0.5, rtol=1e-6)
     assert bn.get_config()["renorm"] is True
-    with pytest.raises(NotImplementedError):
-        bn(x, training=True)
+    # training: (x_hat * r + d) * gamma + beta with r = std / 9, d = (mean - 9) / 9 (renorm
+    # statistics 9, unclipped) is (x - 9) / 9 * gamma + beta whatever the batch statistics
+    np.testing.assert_allclose(bn(x, training=True), (x - 9.0) / 9.0 * 2.0 + 0.5, rtol=1e-5,
+                               atol=1e-6)
+    assert not np.allclose(bn.get_weights()[5], 9.0)  # renorm_mean moved towards the batch
 
 
 def test_identity_activity_regularization_and_functions():
