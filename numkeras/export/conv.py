@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from numkeras.export import activations as act
+from numkeras.export import winograd
 from numkeras.export.graph import GraphBuilder, LoweringError, Value
 
 
@@ -59,6 +60,8 @@ def conv(b, layer, call):
     padding = layer.padding
     if padding == "causal":
         src, padding = _causal(b, layer, src), "valid"
+    if winograd.worthwhile(layer, call.x, padding):
+        return _finish(b, layer, call, winograd.conv3x3(b, layer, src, call.x, padding), cf)
     w = b.const(_to_onnx_kernel(np.asarray(layer.kernel.value)), "kernel")
     y = b.op("Conv", [src, w], strides=list(layer.strides),
              dilations=list(layer.dilation_rate), group=int(layer.groups),

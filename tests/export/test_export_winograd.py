@@ -1,0 +1,59 @@
+"""3x3 convolutions with many channels are exported as Winograd F(2x2, 3x3)
+(numkeras/export/winograd.py): same outputs as the NumPy engine at the layer tolerance,
+and only where the conditions hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx_helpers import check_matches_numpy
+
+from numkeras import Input, Model, layers
+from numkeras.export import to_onnx, winograd
+
+C = winograd.MIN_CHANNELS
+
+
+def _randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for v in model.weights:  # He-scaled kernels keep activations of order 1
+        fan_in = int(np.prod(v.shape[:-1])) if len(v.shape) > 1 else 1
+        v.assign((rng.standard_normal(v.shape) * np.sqrt(2 / fan_in)).astype(np.float32))
+    return model
+
+
+def _uses_winograd(model) -> int:
+    return sum(n.output[0].split("/")[-1].startswith("winograd_mm") for n in to_onnx(model).graph.node)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_winograd_chain_matches_numpy(data_format):
+    shape = (6, 8, C) if data_format == "channels_last" else (C, 6, 8)
+    x = Input(shape)
+    h = layers.Conv2D(C, 3, padding="same", activation="relu", data_format=data_format)(x)
+    h = layers.Conv2D(C + 16, 3, padding="valid", data_format=data_format)(h)  # 4x6 out
+    h = layers.Conv2D(C, 3, padding="same", use_bias=False, activation="tanh",
+                      data_format=data_format)(h)
+    model = _randomize(Model(x, h))
+    assert _uses_winograd(model) == 3
+    x = np.random.default_rng(1).uniform(-1, 1, (3, *shape)).astype(np.float32)
+    check_matches_numpy(model, x)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: layers.Conv2D(C, 3, padding="same"), (7, 8, C)),          # odd output height
+    (lambda: layers.Conv2D(C, 3, padding="valid"), (7, 8, C)),         # 5x6 output
+    (lambda: layers.Conv2D(C, 3, strides=2, padding="same"), (8, 8, C)),
+    (lambda: layers.Conv2D(C, 3, dilation_rate=2, padding="same"), (8, 8, C)),
+    (lambda: layers.Conv2D(C, 3, groups=2, padding="same"), (8, 8, C)),
+    (lambda: layers.Conv2D(C // 2, 3, padding="same"), (8, 8, C)),     # few output channels
+    (lambda: layers.Conv2D(C, (3, 1), padding="same"), (8, 8, C)),
+    (lambda: layers.Conv2D(C, 3, padding="same"), (None, None, C)),   # unknown size
+])
+def test_direct_convolution_elsewhere(make, shape):
+    x = Input(shape)
+    model = _randomize(Model(x, make()(x)))
+    assert _uses_winograd(model) == 0
+    size = [8 if d is None else d for d in shape]
+    check_matches_numpy(model, np.random.default_rng(2).uniform(-1, 1, (2, *size))
+                        .astype(np.float32))
