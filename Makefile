@@ -31,7 +31,7 @@ bench: $(VENV)/.test
 	$(PY) -m bench
 
 # atheris on every parser, FUZZ_SECONDS each (default 5 min); crashes/hangs are written as
-# crash-*/timeout-* files in fuzz/findings/ and make the target fail.
+# crash-*/timeout-* files in fuzz/findings/; every target runs, then make fails if any found one.
 FUZZ_SECONDS ?= 300
 FUZZ_TARGETS = h5_weights h5_model weights_h5 keras_model keras_weights weights_json \
 	tf_index tf_data tf_state config_json inspect_h5 inspect_keras safetensors npz \
@@ -42,11 +42,12 @@ $(VENV)/.fuzz: $(VENV)/.test
 
 fuzz: $(VENV)/.fuzz
 	mkdir -p fuzz/findings
-	set -e; for t in $(FUZZ_TARGETS); do \
+	failed=""; for t in $(FUZZ_TARGETS); do \
 		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
 		$(PY) -m fuzz $$t -max_total_time=$(FUZZ_SECONDS) -timeout=60 -rss_limit_mb=4096 \
-			-artifact_prefix=fuzz/findings/$$t- -print_final_stats=1; \
-	done
+			-artifact_prefix=fuzz/findings/$$t- -print_final_stats=1 || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: findings in$$failed (fuzz/findings/)"; exit 1; fi
 
 # SIGKILL at random instants while re-saving in place: 200 kills per format (make test: 40).
 stress: $(VENV)/.test
