@@ -348,3 +348,87 @@ def test_spectral_normalization_training_step_matches_tf_keras():
         assert_close_outputs(ours(x, training=True), theirs(x, training=True).numpy())
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# -- training-mode augmentation: a degenerate range makes a random layer deterministic, so
+# tf-keras's output is the oracle; otherwise the distribution is checked
+AUG_IMAGES = np.random.default_rng(11).uniform(0, 255, (3, 7, 9, 2)).astype("float32")
+FILLS = [(m, i) for m in ("reflect", "wrap", "nearest", "constant")
+         for i in ("nearest", "bilinear")]
+
+
+@pytest.mark.parametrize("fill_mode,interpolation", FILLS)
+@pytest.mark.parametrize("name,kwargs", [
+    ("RandomRotation", {"factor": (0.1, 0.1)}),
+    ("RandomRotation", {"factor": (-0.37, -0.37)}),
+    ("RandomZoom", {"height_factor": (0.3, 0.3), "width_factor": (-0.2, -0.2)}),
+    ("RandomZoom", {"height_factor": (-0.4, -0.4)}),
+    ("RandomTranslation", {"height_factor": (0.3, 0.3), "width_factor": (-0.45, -0.45)}),
+])
+def test_geometric_augmentation_matches_tf_keras(name, kwargs, fill_mode, interpolation):
+    args = {**kwargs, "fill_mode": fill_mode, "interpolation": interpolation,
+            "fill_value": 7.0}
+    expected = getattr(tf_keras().layers, name)(**args)(AUG_IMAGES, training=True).numpy()
+    got = getattr(layers, name)(**args)(AUG_IMAGES, training=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-2)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("RandomBrightness", {"factor": (0.1, 0.1)}),
+    ("RandomBrightness", {"factor": (-0.6, -0.6), "value_range": (0, 100)}),
+    ("RandomHeight", {"factor": (0.5, 0.5)}),
+    ("RandomHeight", {"factor": (-0.3, -0.3), "interpolation": "nearest"}),
+    ("RandomWidth", {"factor": (0.25, 0.25)}),
+    ("RandomCrop", {"height": 9, "width": 4}),  # taller than the image: resized
+])
+def test_deterministic_augmentation_matches_tf_keras(name, kwargs):
+    x = AUG_IMAGES * 1.2 - 20.0
+    expected = getattr(tf_keras().layers, name)(**kwargs)(x, training=True).numpy()
+    got = getattr(layers, name)(**kwargs)(x, training=True)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_random_augmentation_distributions():
+    x = AUG_IMAGES
+    # flips: each image is itself or its mirror, both about half the time
+    flip = layers.RandomFlip("horizontal", seed=1)
+    flipped = [bool(np.array_equal(img, ref[:, ::-1])) for _ in range(200)
+               for img, ref in zip(flip(x, training=True), x)]
+    assert 0.4 < np.mean(flipped) < 0.6
+    # crops: a window of the input at every offset, one offset per call
+    crop = layers.RandomCrop(5, 6, seed=2)
+    offsets = set()
+    for _ in range(300):
+        out = crop(x, training=True)
+        hits = [(t, left) for t in range(3) for left in range(4)
+                if np.array_equal(out, x[:, t:t + 5, left:left + 6])]
+        assert len(hits) == 1
+        offsets.add(hits[0])
+    assert len(offsets) == 12
+    # contrast: one factor per call, uniform in [1 - lower, 1 + upper] (tf.image's formula)
+    low, high = 0.2, 0.5
+    contrast = layers.RandomContrast((low, high), seed=3)
+    mid = x * 0.2 + 100.0  # stays inside [0, 255]
+    mean = mid.mean(axis=(1, 2), keepdims=True)
+    factors = []
+    for _ in range(400):
+        out = contrast(mid, training=True)
+        ratio = (out - mean) / (mid - mean)
+        assert np.allclose(ratio, ratio.flat[0], rtol=1e-3, atol=1e-3)
+        factors.append(float(np.median(ratio)))
+    assert min(factors) >= 1 - low - 1e-3 and max(factors) <= 1 + high + 1e-3
+    assert abs(np.mean(factors) - (1 + (high - low) / 2)) < 0.03
+    assert contrast(x + 200.0, training=True).max() <= 255.0  # clipped as tf-keras clips
+    # rotations: one angle per image, uniform over +-factor * 2 pi
+    rot = layers.RandomRotation(0.2, fill_mode="constant", seed=4)
+    dots = np.zeros((300, 21, 21, 1), "float32")
+    dots[:, 0, 10] = 1.0  # a dot 10 pixels above the centre
+    angles = []
+    for img in rot(dots, training=True):
+        y, x_ = np.unravel_index(img[..., 0].argmax(), (21, 21))
+        angles.append(np.arctan2(x_ - 10.0, 10.0 - y))
+    limit = 0.2 * 2 * np.pi
+    assert max(np.abs(angles)) <= limit + 0.15
+    assert min(angles) < -0.8 * limit and max(angles) > 0.8 * limit
+    assert abs(np.mean(angles)) < 0.15 and len(set(np.round(angles, 2))) > 30
