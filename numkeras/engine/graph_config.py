@@ -331,13 +331,24 @@ def functional_config(model, layer_spec, style: str = KERAS3) -> dict:
     """Keras 3 / tf-keras config of a functional model (layers, nodes, inputs, outputs);
     ``layer_spec(layer, style)`` gives each layer's ``{"class_name", "config", ...}``."""
     nodes = _Nodes(model, style)
-    layer_specs = []
+    layer_specs, problems = [], []
     for layer in model.layers:
-        spec = layer_spec(layer, style)
-        spec["name"] = layer.name
-        spec["inbound_nodes"] = [_node_spec(node, nodes) for node in layer._inbound_nodes
-                                 if id(node) in nodes.ids and not node.is_input]
+        try:
+            spec = layer_spec(layer, style)
+            spec["name"] = layer.name
+            spec["inbound_nodes"] = [_node_spec(node, nodes) for node in layer._inbound_nodes
+                                     if id(node) in nodes.ids and not node.is_input]
+        except UntranslatableLayersError as err:  # a nested model's own list
+            problems.extend(err.problems)
+            continue
+        except ValueError as err:
+            if not hasattr(layer, "as_operation"):  # only TF-op / operation layers translate
+                raise
+            problems.append(str(err))
+            continue
         layer_specs.append(spec)
+    if problems:
+        raise UntranslatableLayersError(problems, style)
 
     def ref(t):
         layer, index, tensor_index = nodes.history(t)
@@ -351,6 +362,19 @@ def functional_config(model, layer_spec, style: str = KERAS3) -> dict:
     return {"name": model.name, "trainable": model.trainable, "layers": layer_specs,
             "input_layers": nest.map_structure(ref, _as_list(inputs)),
             "output_layers": nest.map_structure(ref, _as_list(outputs))}
+
+
+class UntranslatableLayersError(ValueError):
+    """TF-op or Keras 3 operation layers with no exact equivalent in the style being written,
+    all of them in one message (``problems``: one line per layer)."""
+
+    def __init__(self, problems: list, style: str, filepath: str | None = None):
+        self.problems, self.style, self.filepath = list(problems), style, filepath
+        target = "Keras 3" if style == KERAS3 else "tf-keras"
+        where = f"{filepath}: " if filepath else ""
+        super().__init__(f"{where}{len(self.problems)} layer(s) compute functions with no exact "
+                         f"{target} equivalent, so the model cannot be written in {target} "
+                         "style:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
 def _as_list(structure):
@@ -414,14 +438,15 @@ def _node_spec(node, nodes: _Nodes):
             return {"class_name": "__keras_tensor__",
                     "config": {"shape": list(value.shape), "dtype": value.dtype.name,
                                "keras_history": [layer.name, index, tensor_index]}}
-        if isinstance(value, tuple):
-            return {"class_name": "__tuple__", "config": {"value": [k3(v) for v in value]}}
+        if isinstance(value, np.ndarray) and value.ndim:  # as Keras 3 writes arrays
+            return {"class_name": "__numpy__", "config": {"value": value.tolist(),
+                                                          "dtype": value.dtype.name}}
         if isinstance(value, slice):
             return {"class_name": "__slice__", "config": {
                 "start": value.start, "stop": value.stop, "step": value.step}}
         if value is Ellipsis:
             return {"class_name": "__ellipsis__", "config": {}}
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):  # Keras 3's JSON has no tuples in nodes
             return [k3(v) for v in value]
         if isinstance(value, dict):
             return {k: k3(v) for k, v in value.items()}

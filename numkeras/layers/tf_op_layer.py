@@ -31,7 +31,7 @@ from numkeras.engine import nest
 from numkeras.engine.base_layer import Layer
 from numkeras.engine.keras_tensor import KerasTensor, set_op_factory, strip_mask
 from numkeras.engine.node import Node
-from numkeras.ops import keras3, tf_api
+from numkeras.ops import keras3, tf_api, tf_keras3
 
 __all__ = ["TFOpLambda", "SlicingOpLambda", "OperationLayer"]
 
@@ -128,17 +128,15 @@ class TFOpLambda(Layer):
 
     def as_operation(self, args, kwargs) -> tuple:
         """``(class name, module, config, args, kwargs)`` of this call as Keras 3 saves the
-        same computation, or a ValueError when Keras 3 has no such operation."""
+        same computation (:mod:`numkeras.ops.tf_keras3`), or a ValueError saying why Keras 3
+        has no exact equivalent."""
         first, kwargs = self.split_first_arg(args, kwargs)
-        kwargs = dict(kwargs)
-        operand = _operand_name(self.function)
-        operation = _BINARY.get(self.function) or _UNARY.get(self.function) or \
-            _OTHER.get(self.function, (None,))[0]
-        values = [first] + ([kwargs.pop(operand)] if operand in kwargs else [])
-        if operation is None or (operand and len(values) != 2) or \
-                any(v not in (None, False) for v in kwargs.values()):
-            raise _untranslatable(self, "Keras 3")
-        return (operation, keras3.OPERATIONS[operation].module, {}, values, {})
+        kwargs = self._convert(dict(kwargs))  # a file's slice dicts as slices
+        try:
+            operation, config, args, kwargs = tf_keras3.to_keras3(self.function, first, kwargs)
+        except tf_keras3.Untranslatable as err:
+            raise _untranslatable(self, "Keras 3", str(err)) from None
+        return (operation, keras3.OPERATIONS[operation].module, config, args, kwargs)
 
     def _label(self) -> str:
         return f"tf.{self.function}" if isinstance(self, TFOpLambda) and \
@@ -165,41 +163,12 @@ class TFOpLambda(Layer):
         return cls(config.pop("function"), **config)
 
 
-# -- one operation, two spellings: tf-keras's TF function and Keras 3's operation class ------
-_BINARY = {  # TF function (second operand ``y``) -> Keras 3 operation; first one wins backwards
-    "__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract",
-    "math.multiply": "Multiply", "math.truediv": "TrueDivide", "math.divide": "Divide",
-    "compat.v1.floor_div": "FloorDivide", "math.floordiv": "FloorDivide",
-    "math.floormod": "Mod", "math.pow": "Power", "math.maximum": "Maximum",
-    "math.minimum": "Minimum", "math.equal": "Equal", "math.not_equal": "NotEqual",
-    "math.greater": "Greater", "math.greater_equal": "GreaterEqual", "math.less": "Less",
-    "math.less_equal": "LessEqual", "math.logical_and": "LogicalAnd",
-    "math.logical_or": "LogicalOr", "math.logical_xor": "LogicalXor",
-}
-_UNARY = {
-    "math.negative": "Negative", "math.abs": "Absolute", "math.logical_not": "LogicalNot",
-    "math.sqrt": "Sqrt", "math.square": "Square", "math.exp": "Exp", "math.log": "Log",
-    "math.sigmoid": "Sigmoid", "math.tanh": "Tanh", "nn.relu": "Relu",
-}
-_OTHER = {"linalg.matmul": ("Matmul", "b"), "__operators__.getitem": ("GetItem", "slice_spec")}
-_TO_TF = {}
-for _fn, _op in [*_BINARY.items(), *_UNARY.items(), *((f, o) for f, (o, _) in _OTHER.items())]:
-    _TO_TF.setdefault(_op, _fn)
-
-
-def _operand_name(function: str):
-    if function in _BINARY:
-        return "y"
-    if function in _OTHER:
-        return _OTHER[function][1]
-    return None
-
-
-def _untranslatable(layer, style: str):
+def _untranslatable(layer, style: str, reason: str = ""):
     other = "tf-keras style (model.save('m.h5'))" if style == "Keras 3" else \
         "Keras 3 style (.keras)"
-    return ValueError(f"Layer {layer.name!r} ({layer._label()}) has no {style} equivalent "
-                      f"numkeras can write; save the model in {other} instead.")
+    why = f" ({reason})" if reason else ""
+    return ValueError(f"Layer {layer.name!r} ({layer._label()}) has no exact {style} "
+                      f"equivalent{why}; save the model in {other} instead.")
 
 
 def _to_slice(value):
@@ -291,20 +260,25 @@ class OperationLayer(TFOpLambda):
         return (self.operation, self.module, dict(self.op_config), list(args), dict(kwargs))
 
     def tf_function(self) -> str:
-        """The TF function tf-keras would record for this operation (or a ValueError)."""
-        if self.operation not in _TO_TF or self.op_config:
-            raise _untranslatable(self, "tf-keras")
-        return _TO_TF[self.operation]
+        """The TF function tf-keras would record for this operation's first call (or a
+        ValueError saying why there is none)."""
+        node = next((n for n in self._inbound_nodes if not n.is_input), None)
+        if node is None:
+            name = tf_keras3.tf_name_of(self.operation)
+            if name is None:
+                raise _untranslatable(self, "tf-keras")
+            return name
+        return self._to_tf(node.call_args, node.call_kwargs)[0]
+
+    def _to_tf(self, args, kwargs) -> tuple:
+        try:
+            return tf_keras3.to_tf(self.operation, self.op_config, list(args), dict(kwargs))
+        except tf_keras3.Untranslatable as err:
+            raise _untranslatable(self, "tf-keras", str(err)) from None
 
     def tf_call(self, args, kwargs) -> tuple:
-        function = self.tf_function()
-        operand = _operand_name(function)
-        if kwargs or len(args) != (2 if operand else 1):
-            raise _untranslatable(self, "tf-keras")
-        tf_kwargs = {operand: args[1]} if operand else {}
-        if function != "__operators__.getitem":
-            tf_kwargs["name"] = None
-        return args[0], tf_kwargs
+        _, first, tf_kwargs = self._to_tf(args, kwargs)
+        return first, tf_kwargs
 
     @classmethod
     def from_config(cls, config: dict, operation: str | None = None):

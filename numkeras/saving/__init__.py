@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from numkeras.engine.graph_config import UntranslatableLayersError
 from numkeras.saving import formats
 from numkeras.saving.formats import load_format_for, save_format_for
 from numkeras.saving.paths import ask_to_proceed_with_overwrite, path_to_string
@@ -101,7 +102,10 @@ def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwar
     module = formats.family_module(fmt)
     if not hasattr(module, "save_model"):
         raise NotImplementedError(f"model.save() to {filepath!r} ({fmt}) is not supported yet.")
-    return module.save_model(model, filepath, **kwargs)
+    try:
+        return module.save_model(model, filepath, **kwargs)
+    except UntranslatableLayersError as err:  # say which file was not written
+        raise UntranslatableLayersError(err.problems, err.style, filepath) from None
 
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model", "save_format_for",
