@@ -14,6 +14,9 @@ Values that differ only in spelling are converted both ways (``mode="REFLECT"`` 
 ``"reflect"``; TF's split sizes and Keras 3's cut points; TF's ``axis=None`` of ``softmax``
 and Keras 3's ``-1``).
 
+(Longer than most modules: one table, each rule next to the conversions and dtype checks it
+uses, so that a rule can be checked against both libraries' signatures in one reading.)
+
 >>> from numkeras.engine.keras_tensor import KerasTensor
 >>> x, ids = KerasTensor((None, 3), "float32"), KerasTensor((None, 3), "int32")
 >>> to_keras3("math.reduce_mean", x, {"axis": -1, "name": None})[:2]
