@@ -15,6 +15,7 @@ False
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterator
 
@@ -171,13 +172,16 @@ def bounded_native_memory(extra: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def _check_attribute(obj, name: str) -> None:
+def _check_attribute(obj, name: str):
     """Refuse an attribute that is not a string or number, or whose stored size disagrees
     with its type and shape (HDF5 can crash decoding such an attribute); raises
-    ``OSError``."""
+    ``OSError``. Returns ``(attr, fixed)``: the opened low-level attribute (``None`` when
+    it stores nothing) and whether its values have a fixed size (not variable-length
+    strings)."""
     h5py = import_h5py()
+    oid = obj if isinstance(obj, h5py._objects.ObjectID) else obj.id
     try:
-        attr = h5py.h5a.open(obj.id, name.encode("utf-8"))
+        attr = h5py.h5a.open(oid, name.encode("utf-8"))
         kind = attr.get_type()
         if not isinstance(kind, (h5py.h5t.TypeStringID, h5py.h5t.TypeIntegerID,
                                  h5py.h5t.TypeFloatID)):
@@ -185,10 +189,11 @@ def _check_attribute(obj, name: str) -> None:
                           f"({type(kind).__name__}); the file is damaged")
         count = attr.get_space().get_simple_extent_npoints()
         if count == 0:
-            return  # nothing stored (h5py reports a zero storage size as an error)
+            return None, False  # nothing stored (h5py reports a zero storage size as an error)
         stored = attr.get_storage_size()
-        if isinstance(kind, h5py.h5t.TypeStringID) and kind.is_variable_str():
-            sizeof_addr = obj.file.id.get_create_plist().get_sizes()[0]
+        fixed = not (isinstance(kind, h5py.h5t.TypeStringID) and kind.is_variable_str())
+        if not fixed:
+            sizeof_addr = h5py.h5i.get_file_id(oid).get_create_plist().get_sizes()[0]
             each = 4 + sizeof_addr + 4  # length, global heap address, object index
         else:
             each = kind.get_size()
@@ -197,27 +202,63 @@ def _check_attribute(obj, name: str) -> None:
     if stored != count * each:
         raise OSError(f"attribute {name!r} is damaged: {stored} bytes stored for {count} "
                       f"value(s) of {each} bytes")
+    return attr, fixed
+
+
+def _read_fixed(attr, name: str, file_size: int):
+    """The value of a checked fixed-size attribute, read as h5py's ``attrs[name]`` reads
+    it (an array, or its item when scalar); refused if it claims more bytes than the file
+    holds."""
+    shape = attr.shape
+    dtype = attr.dtype
+    if dtype.subdtype is not None or shape is None:
+        return None
+    if math.prod(shape) * dtype.itemsize > max(file_size, 1 << 16):
+        raise OSError(f"attribute {name!r} declares more data than the file can hold")
+    arr = np.zeros(shape, dtype=dtype)
+    attr.read(arr)
+    return arr[()] if arr.ndim == 0 else arr
 
 
 def read_attr(obj, name: str, default=None):
     """``obj.attrs[name]`` (``default`` when absent), decoded under
     :func:`bounded_native_memory` (256 MiB plus four times the file's size): a damaged
-    string length cannot make HDF5 allocate gigabytes. Failures raise ``OSError``.
+    string length cannot make HDF5 allocate gigabytes. Fixed-size values (numbers,
+    fixed-length strings) hold no lengths and are read directly, after checking they fit
+    in the file. Failures raise ``OSError``.
 
     >>> import io
     >>> buf = io.BytesIO()
     >>> with import_h5py().File(buf, "w") as f:
     ...     f.attrs["keras_version"] = "2.21.0"
-    ...     read_attr(f, "keras_version"), read_attr(f, "backend", "none")
-    ('2.21.0', 'none')
+    ...     f.attrs["names"] = np.array([b"a", b"bc"])  # fixed-length strings
+    ...     read_attr(f, "keras_version"), read_attr(f, "backend", "none"), read_attr(f, "names")
+    ('2.21.0', 'none', array([b'a', b'bc'], dtype='|S2'))
     """
-    if name not in obj.attrs:
-        return default
-    _check_attribute(obj, name)
+    h5py = import_h5py()
+    oid = obj if isinstance(obj, h5py._objects.ObjectID) else obj.id  # a low-level id will do
     try:
-        size = obj.file.id.get_filesize()
+        if not h5py.h5a.exists(oid, name.encode("utf-8")):
+            return default
+    except DAMAGE_ERRORS as exc:
+        raise OSError(f"attribute {name!r} is damaged ({type(exc).__name__}: {exc})") from exc
+    attr, fixed = _check_attribute(obj, name)
+    try:
+        size = h5py.h5i.get_file_id(oid).get_filesize()
     except DAMAGE_ERRORS:
         size = 0
+    if attr is not None and fixed:
+        try:
+            value = _read_fixed(attr, name, size)
+        except DAMAGE_ERRORS as exc:
+            if isinstance(exc, OSError) and "declares more data" in str(exc):
+                raise
+            raise OSError(f"attribute {name!r} is damaged ({type(exc).__name__}: {exc})") \
+                from exc
+        if value is not None:
+            return value
+    if obj is oid:
+        obj = h5py.Dataset(oid) if isinstance(oid, h5py.h5d.DatasetID) else h5py.Group(oid)
     try:
         with bounded_native_memory(_NATIVE_EXTRA + 4 * size):
             return obj.attrs[name]

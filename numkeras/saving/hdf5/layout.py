@@ -112,13 +112,16 @@ def save_attributes(group, name: str, data: list[str]) -> None:
 
 
 def load_attributes(group, name: str) -> list[str]:
-    """Read a string-list attribute: ``name`` itself, else ``name0``, ``name1``, ..., else ``[]``."""
-    if name in group.attrs:
-        return decode_strings(h5common.read_attr(group, name))
+    """Read a string-list attribute: ``name`` itself, else ``name0``, ``name1``, ..., else
+    ``[]``. ``group``: an h5py group or a low-level object id."""
+    absent = object()
+    value = h5common.read_attr(group, name, absent)
+    if value is not absent:
+        return decode_strings(value)
     data: list[str] = []
     i = 0
-    while f"{name}{i}" in group.attrs:
-        data.extend(decode_strings(h5common.read_attr(group, f"{name}{i}")))
+    while (value := h5common.read_attr(group, f"{name}{i}", absent)) is not absent:
+        data.extend(decode_strings(value))
         i += 1
     return data
 

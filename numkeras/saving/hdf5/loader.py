@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numkeras.saving import h5common
+from numkeras.saving import h5common, h5scan
 from numkeras.saving.formats import HDF5_MAGIC, head
 from numkeras.saving.h5common import castable, damage_is_an_error, data_past_end, plain_storage
 from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
@@ -126,8 +126,17 @@ def _read_attribute(group, name: str, filepath: str) -> list[str]:
     try:
         return load_attributes(group, name)
     except (ValueError, TypeError, UnicodeDecodeError, OSError) as exc:
-        raise ValueError(f"Cannot read attribute {name!r} of {group.name!r} in "
+        where = group.name if hasattr(group, "name") else _id_name(group)
+        raise ValueError(f"Cannot read attribute {name!r} of {where!r} in "
                          f"{filepath!r}: {exc}") from exc
+
+
+def _id_name(oid) -> str:
+    """The HDF5 path of a low-level object id (as h5py's ``.name`` gives it)."""
+    try:
+        return import_h5py("load").h5i.get_name(oid).decode("utf-8", "replace")
+    except h5common.DAMAGE_ERRORS:
+        return "?"
 
 
 def _format_shapes(shapes) -> str:
@@ -199,6 +208,7 @@ class _Loader:
             raise ValueError(self._err(f"Cannot read the `keras_version` attribute: {exc}")) \
                 from exc
         self._groups: dict[str, list[Saved]] = {}
+        self._gids: dict = {}  # layer groups opened by the fast path (see h5scan)
 
     # -- reading the file side --------------------------------------------------------------
     def _err(self, text: str) -> str:
@@ -207,6 +217,8 @@ class _Loader:
     def layer_names(self) -> list[str]:
         names = _read_attribute(self.root, "layer_names", self.filepath)
         for name in names:
+            if self._group_id(name) is not None:
+                continue
             if name not in self.root or not hasattr(self.root[name], "attrs") or \
                     hasattr(self.root[name], "shape"):
                 raise ValueError(self._err(
@@ -218,9 +230,23 @@ class _Loader:
         """The saved weights of one group, in ``weight_names`` order (metadata only)."""
         if group_name in self._groups:
             return self._groups[group_name]
-        group = self.root[group_name]
+        gid = self._group_id(group_name)
+        if gid is not None:
+            group = None  # opened only for what the fast path leaves (see h5scan)
+            names = _read_attribute(gid, "weight_names", self.filepath)
+        else:
+            group = self.root[group_name]
+            names = _read_attribute(group, "weight_names", self.filepath)
+        fileno = self.root.id.fileno
         out = []
-        for wname in _read_attribute(group, "weight_names", self.filepath):
+        for wname in names:
+            info = h5scan.plain_dataset(gid, wname, fileno) if gid is not None else None
+            if info is not None:
+                out.append(Saved(wname, dataset=_Plain(self.root, f"{group_name}/{wname}",
+                                                       info)))
+                continue
+            if group is None:
+                group = self.root[group_name]
             obj = group.get(wname)
             if obj is None or not hasattr(obj, "shape"):
                 raise ValueError(self._err(
@@ -236,6 +262,16 @@ class _Loader:
             out.append(Saved(wname, dataset=obj))
         self._groups[group_name] = out
         return out
+
+    def _group_id(self, name: str):
+        """The low-level id of the group ``name`` of the root (``None``: not a group)."""
+        if name not in self._gids:
+            h5py = import_h5py("load")
+            try:
+                self._gids[name] = h5py.h5g.open(self.root.id, name.encode("utf-8"))
+            except h5common.DAMAGE_ERRORS:
+                self._gids[name] = None
+        return self._gids[name]
 
     # -- pairing ------------------------------------------------------------------------
     def _fit(self, layer, values: list[Saved]) -> tuple[list, _Problem | None]:
@@ -381,10 +417,15 @@ class _Loader:
             if saved.array is not None:
                 continue
             dset = saved.dataset
-            direct = plain_storage(dset) and (
-                saved.dtype == np.dtype(var.dtype) or
-                (saved.dtype.kind == "f" and np.dtype(var.dtype).kind == "f"
-                 and np.dtype(var.dtype).name != "bfloat16"))
+            if isinstance(dset, _Plain):
+                if dset.info.offset + dset.info.size > size:
+                    raise OSError(self._err(
+                        f"The data of weight {saved.name!r} (dataset {dset.name!r}) lies past "
+                        "the end of the file: the file is truncated"))
+                if _converts_on_read(saved.dtype, np.dtype(var.dtype)):
+                    continue
+                dset = dset.h5()  # not read as is: staged below
+            direct = plain_storage(dset) and _converts_on_read(saved.dtype, np.dtype(var.dtype))
             if data_past_end(dset, size):
                 raise OSError(self._err(
                     f"The data of weight {saved.name!r} (dataset {dset.name!r}) lies past the "
@@ -397,12 +438,55 @@ class _Loader:
                         from exc
 
     def apply(self) -> None:
+        """Assign staged values; read the others straight into the variables' buffers
+        (contiguous datasets of the variable's exact dtype with ``os.preadv``, a few calls
+        for the whole file; the rest with ``read_direct``, HDF5 converting)."""
+        fd = self.root.file.id.get_vfd_handle() if self.root.file.driver == "sec2" else None
+        ranges, filled = [], []
         for var, saved in self.pairs:
             if saved.array is not None:
                 var.assign(saved.array)
             elif var.size:
-                saved.dataset.read_direct(var.value)
+                dset = saved.dataset
+                if isinstance(dset, _Plain) and fd is not None and \
+                        dset.info.dtype == np.dtype(var.dtype):
+                    ranges.append((dset.info.offset, var.value.reshape(-1).view(np.uint8)))
+                    filled.append(var)
+                    continue
+                dset = dset.h5() if isinstance(dset, _Plain) else dset
+                dset.read_direct(var.value)
                 var.mark_changed()
+        h5scan.read_into(fd, ranges, f"Cannot read weights from {self.filepath!r}")
+        for var in filled:
+            var.mark_changed()
+
+
+def _converts_on_read(saved: np.dtype, target: np.dtype) -> bool:
+    """Whether HDF5 reads values of dtype ``saved`` into a ``target`` buffer as they are
+    (equal dtypes) or by converting floats (not into bfloat16)."""
+    return saved == target or (saved.kind == "f" and target.kind == "f"
+                               and target.name != "bfloat16")
+
+
+class _Plain:
+    """A contiguous dataset of a standard number type found by the fast path
+    (:func:`~numkeras.saving.h5scan.plain_dataset`): shape, dtype and name without an h5py
+    ``Dataset``; :meth:`h5` opens one when needed."""
+
+    __slots__ = ("root", "key", "info")
+
+    def __init__(self, root, key: str, info):
+        self.root, self.key, self.info = root, key, info
+
+    shape = property(lambda self: self.info.shape)
+    dtype = property(lambda self: self.info.dtype)
+    name = property(lambda self: f"{self.root.name.rstrip('/')}/{self.key}")
+
+    def h5(self):
+        return self.root[self.key]
+
+    def __getitem__(self, selection):
+        return self.h5()[selection]
 
 
 def _uncovered(layer, covered: set[int], prefix: str) -> list[str]:
