@@ -436,7 +436,8 @@ def _node_spec(node, nodes: _Nodes):
         if isinstance(value, KerasTensor):
             layer, index, tensor_index = history(value)
             return {"class_name": "__keras_tensor__",
-                    "config": {"shape": list(value.shape), "dtype": value.dtype.name,
+                    "config": {"shape": list(value.shape),
+                               "dtype": "string" if value.dtype == object else value.dtype.name,
                                "keras_history": [layer.name, index, tensor_index]}}
         if isinstance(value, np.ndarray) and value.ndim:  # as Keras 3 writes arrays
             return {"class_name": "__numpy__", "config": {"value": value.tolist(),
