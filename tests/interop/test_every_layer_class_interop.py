@@ -338,3 +338,43 @@ def test_keras3_file_loads_and_numkeras_keras3_file_loads_in_keras3(tmp_path, na
     again = keras3().models.load_model(str(tmp_path / "back.keras"))
     assert_same_weights(again.get_weights(), values)
     assert_close_outputs(np.asarray(again.predict(x, verbose=0)), expected)
+
+
+def _zoo(lib):
+    """One model holding every class of SPECS, each on its own inputs."""
+    inputs, outputs = [], []
+    for name in sorted(SPECS):
+        spec = SPECS[name]
+        ins = [lib.Input(shape, dtype=dtype) for shape, dtype in spec["inputs"]]
+        layer = spec["make"](lib.layers)
+        out = spec["call"](layer, ins) if spec["call"] else layer(ins[0] if len(ins) == 1
+                                                                   else ins)
+        inputs += ins
+        outputs.append(out)
+    return lib.Model(inputs, outputs)
+
+
+def test_every_class_in_one_model_through_saved_model_and_weights_h5(tmp_path):
+    tfk = tf_keras()
+    theirs = _zoo(tfk)
+    theirs.set_weights(random_weights(theirs, seed=5))
+    xs = [x for name in sorted(SPECS) for x in _x(SPECS[name], seed=6)]
+    expected = theirs.predict(xs, verbose=0)
+    theirs.save(str(tmp_path / "saved_model"), save_format="tf")
+    theirs.save_weights(str(tmp_path / "t.weights.h5"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "saved_model"))
+    assert [w.name for w in ours.weights] == [w.name for w in theirs.weights]
+    assert_same_weights(ours.get_weights(), theirs.get_weights())
+    for got, want in zip(ours.predict(xs), expected):
+        assert_close_outputs(got, want)
+    numkeras.backend.clear_session()
+    twin = _zoo(numkeras)
+    twin.load_weights(str(tmp_path / "t.weights.h5"))
+    assert_same_weights(twin.get_weights(), theirs.get_weights())
+    twin.save_weights(str(tmp_path / "o.weights.h5"))
+    back = _zoo(tf_keras())
+    back.load_weights(str(tmp_path / "o.weights.h5"))
+    assert_same_weights(back.get_weights(), theirs.get_weights())
+    for got, want in zip(back.predict(xs, verbose=0), expected):
+        assert_close_outputs(got, want)

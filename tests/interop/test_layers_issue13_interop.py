@@ -432,3 +432,25 @@ def test_random_augmentation_distributions():
     assert max(np.abs(angles)) <= limit + 0.15
     assert min(angles) < -0.8 * limit and max(angles) > 0.8 * limit
     assert abs(np.mean(angles)) < 0.15 and len(set(np.round(angles, 2))) > 30
+
+
+def test_spectral_normalization_keras3_both_ways(tmp_path):
+    k3 = keras3()
+    inp = k3.Input((5,))
+    theirs = k3.Model(inp, k3.layers.SpectralNormalization(k3.layers.Dense(3),
+                                                            power_iterations=2)(inp))
+    theirs.set_weights(random_weights(theirs, seed=12))
+    values = theirs.get_weights()
+    x = _x((5,), "float32")
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    theirs.save(str(tmp_path / "k3.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "k3.keras"))
+    assert_close_outputs(ours.predict(x), expected)
+    ours.save(str(tmp_path / "back.keras"))
+    again = keras3().models.load_model(str(tmp_path / "back.keras"))
+    assert_same_weights(again.get_weights(), values)
+    assert_close_outputs(np.asarray(again.predict(x, verbose=0)), expected)
+    # one training step: the same in-place normalization
+    stepped = np.asarray(again.layers[-1](x, training=True))
+    assert_close_outputs(ours.layers[-1](x, training=True), stepped)
