@@ -310,9 +310,13 @@ class _Nodes:
                                             for layer in model._input_layers]
         self.ids = {id(n) for n in nodes}
         self.producer = {id(t): (n, i) for n in nodes for i, t in enumerate(n.flat_outputs)}
+        self.synthetic: dict = {}  # id(mask tensor) -> name of its operation node (Keras 3)
+        self.masks: dict = {}  # id(node) -> the mask its call receives (Keras 3)
 
     def history(self, t) -> tuple:
         """``(layer, node index in this model, tensor index)`` of tensor ``t``."""
+        if id(t) in self.synthetic:  # a mask operation node only the Keras 3 config has
+            return _Named(self.synthetic[id(t)]), 0, 0
         node, tensor_index = self.producer[id(t)]
         layer = node.layer
         kept = [n for n in layer._inbound_nodes if id(n) in self.ids]
@@ -320,6 +324,13 @@ class _Nodes:
         if self.style == TF_KERAS and is_graph_model(layer):
             index += 1
         return layer, index, tensor_index
+
+
+class _Named:
+    """Stands for a layer in a node reference: the mask operation nodes have only names."""
+
+    def __init__(self, name: str):
+        self.name = name
 
 
 def is_graph_model(layer) -> bool:
@@ -331,22 +342,38 @@ def functional_config(model, layer_spec, style: str = KERAS3) -> dict:
     """Keras 3 / tf-keras config of a functional model (layers, nodes, inputs, outputs);
     ``layer_spec(layer, style)`` gives each layer's ``{"class_name", "config", ...}``."""
     nodes = _Nodes(model, style)
-    layer_specs, problems = [], []
+    specs, problems = {}, []
     for layer in model.layers:
         try:
-            spec = layer_spec(layer, style)
-            spec["name"] = layer.name
-            spec["inbound_nodes"] = [_node_spec(node, nodes) for node in layer._inbound_nodes
-                                     if id(node) in nodes.ids and not node.is_input]
+            specs[id(layer)] = layer_spec(layer, style)
         except UntranslatableLayersError as err:  # a nested model's own list
             problems.extend(err.problems)
-            continue
         except ValueError as err:
             if not hasattr(layer, "as_operation"):  # only TF-op / operation layers translate
                 raise
             problems.append(str(err))
+    mask_ops = []
+    if style == KERAS3 and not problems:  # Keras 3 writes masks as operation nodes
+        from numkeras.engine.mask_nodes import mask_nodes
+
+        mask_ops, nodes.masks = mask_nodes(model, lambda la: specs[id(la)]["class_name"])
+        nodes.synthetic = {id(op.output): op.name for op in mask_ops}
+    layer_specs = []
+    for layer in model.layers:
+        try:
+            spec = specs.get(id(layer))
+            if spec is None:
+                continue
+            spec["name"] = layer.name
+            spec["inbound_nodes"] = [_node_spec(node, nodes) for node in layer._inbound_nodes
+                                     if id(node) in nodes.ids and not node.is_input]
+        except ValueError as err:
+            if not hasattr(layer, "as_operation"):
+                raise
+            problems.append(str(err))
             continue
         layer_specs.append(spec)
+        layer_specs.extend(_mask_op_spec(op, nodes) for op in mask_ops if op.after is layer)
     if problems:
         raise UntranslatableLayersError(problems, style)
 
@@ -432,6 +459,26 @@ def _node_spec(node, nodes: _Nodes):
                 else entry(first)
         return [entry(t) for t in nest.flatten(first)]
 
+    args, kwargs = list(node.call_args), dict(node.call_kwargs)
+    if hasattr(node.layer, "as_operation"):  # written as the Keras 3 operation it computes
+        _, _, _, args, kwargs = node.layer.as_operation(args, kwargs)
+    if id(node) in nodes.masks:
+        kwargs["mask"] = nodes.masks[id(node)]
+    return {"args": [_k3(a, history) for a in args], "kwargs": _k3(kwargs, history)}
+
+
+def _mask_op_spec(op, nodes: _Nodes) -> dict:
+    """The config entry of a mask operation node (see :mod:`numkeras.engine.mask_nodes`)."""
+    from numkeras.ops.keras3 import OPERATIONS
+
+    return {"module": OPERATIONS[op.operation].module, "class_name": op.operation,
+            "config": {"name": op.name, **op.config}, "registered_name": op.operation,
+            "name": op.name, "inbound_nodes": [
+                {"args": [_k3(a, nodes.history) for a in op.args], "kwargs": {}}]}
+
+
+def _k3(value, history):
+    """A node argument in Keras 3's spelling (``__keras_tensor__``, ``__numpy__``...)."""
     def k3(value):
         if isinstance(value, KerasTensor):
             layer, index, tensor_index = history(value)
@@ -453,10 +500,7 @@ def _node_spec(node, nodes: _Nodes):
             return {k: k3(v) for k, v in value.items()}
         return jsonable(value)
 
-    args, kwargs = list(node.call_args), dict(node.call_kwargs)
-    if hasattr(node.layer, "as_operation"):  # written as the Keras 3 operation it computes
-        _, _, _, args, kwargs = node.layer.as_operation(args, kwargs)
-    return {"args": [k3(a) for a in args], "kwargs": k3(kwargs)}
+    return k3(value)
 
 
 def _by_parameter_name(layer, extra: tuple) -> dict:
