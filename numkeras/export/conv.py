@@ -61,7 +61,10 @@ def conv(b, layer, call):
     if padding == "causal":
         src, padding = _causal(b, layer, src), "valid"
     if winograd.worthwhile(layer, call.x, padding):
-        return _finish(b, layer, call, winograd.conv3x3(b, layer, src, call.x, padding), cf)
+        y, tall = winograd.conv3x3(b, layer, src, call.x)
+        out = call.out(y, cf=cf)
+        out._layouts[winograd.TALL] = (tall, int(layer.filters), *winograd._spatial(layer, call.x))
+        return [out]
     w = b.const(_to_onnx_kernel(np.asarray(layer.kernel.value)), "kernel")
     y = b.op("Conv", [src, w], strides=list(layer.strides),
              dilations=list(layer.dilation_rate), group=int(layer.groups),
@@ -139,6 +142,11 @@ def conv_transpose(b, layer, call):
 # -- pooling -----------------------------------------------------------------------------------
 def _pool(op: str):
     def lower(b, layer, call):
+        held = winograd.max_pool(b, layer, call.x) if op == "MaxPool" else None
+        if held is not None:  # the input is a Winograd convolution's (tall layout)
+            out = call.out(held[0], cf=layer.data_format == "channels_last")
+            out._layouts[winograd.TALL] = held[1]
+            return [out]
         src, cf = _input(b, layer, call.x)
         attrs = {"count_include_pad": 0} if op == "AveragePool" else {}
         y = b.op(op, [src], strides=list(layer.strides), kernel_shape=list(layer.pool_size),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx_helpers import check_matches_numpy
+from onnx_helpers import check_matches_numpy, run_ort
 
 from numkeras import Input, Model, layers
 from numkeras.export import to_onnx, winograd
@@ -26,23 +26,43 @@ def _uses_winograd(model) -> int:
     return sum(n.output[0].split("/")[-1].startswith("winograd_mm") for n in to_onnx(model).graph.node)
 
 
-@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
-def test_winograd_chain_matches_numpy(data_format):
-    shape = (6, 8, C) if data_format == "channels_last" else (C, 6, 8)
+def _chain(shape, data_format):
     x = Input(shape)
     h = layers.Conv2D(C, 3, padding="same", activation="relu", data_format=data_format)(x)
-    h = layers.Conv2D(C + 16, 3, padding="valid", data_format=data_format)(h)  # 4x6 out
+    h = layers.Conv2D(C + 16, 3, padding="same", data_format=data_format)(h)
+    h = layers.MaxPooling2D(data_format=data_format)(h)  # on the tall layout
     h = layers.Conv2D(C, 3, padding="same", use_bias=False, activation="tanh",
                       data_format=data_format)(h)
-    model = _randomize(Model(x, h))
+    pooled = layers.MaxPooling2D(data_format=data_format)(h)
+    return _randomize(Model(x, [layers.Flatten(data_format=data_format)(pooled), h]))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_winograd_chain_matches_numpy(data_format):
+    shape = (8, 4, C) if data_format == "channels_last" else (C, 8, 4)
+    model = _chain(shape, data_format)
     assert _uses_winograd(model) == 3
     x = np.random.default_rng(1).uniform(-1, 1, (3, *shape)).astype(np.float32)
     check_matches_numpy(model, x)
 
 
+def test_nan_and_inf_stay_in_their_image():
+    """Images are stacked in one tensor between Winograd layers: a NaN/inf image must not
+    reach its neighbours (as in the NumPy engine)."""
+    model = _chain((8, 4, C), "channels_last")
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 8, 4, C)).astype(np.float32)
+    x[1, 3, 2, 5], x[2, 7, 3, 1] = np.nan, np.inf
+    got = check_matches_numpy(model, x[[0, 3]])
+    ours = run_ort(model, to_onnx(model), [x])
+    for g, o in zip(got, ours):
+        np.testing.assert_allclose(o[[0, 3]], g, rtol=1e-6, atol=1e-6)
+        assert not np.isfinite(o[1]).all() and not np.isfinite(o[2]).all()
+
+
 @pytest.mark.parametrize("make,shape", [
     (lambda: layers.Conv2D(C, 3, padding="same"), (7, 8, C)),          # odd output height
-    (lambda: layers.Conv2D(C, 3, padding="valid"), (7, 8, C)),         # 5x6 output
+    (lambda: layers.Conv2D(C, 3, padding="valid"), (8, 8, C)),
+    (lambda: layers.Conv2D(C, 3, padding="same", activation="softmax"), (8, 8, C)),
     (lambda: layers.Conv2D(C, 3, strides=2, padding="same"), (8, 8, C)),
     (lambda: layers.Conv2D(C, 3, dilation_rate=2, padding="same"), (8, 8, C)),
     (lambda: layers.Conv2D(C, 3, groups=2, padding="same"), (8, 8, C)),

@@ -19,7 +19,7 @@ def test_winograd_convolutions_give_tf_outputs(tmp_path):
     c = winograd.MIN_CHANNELS
     x = tfk.Input((10, 6, c))
     h = tfk.layers.Conv2D(c, 3, padding="same", activation="relu")(x)
-    h = tfk.layers.Conv2D(c, 3, padding="valid", activation="relu")(h)
+    h = tfk.layers.Conv2D(c, 3, padding="same", activation="relu")(h)
     h = tfk.layers.MaxPooling2D()(h)
     theirs = tfk.Model(x, tfk.layers.Conv2D(8, 1)(h))
     rng = np.random.default_rng(3)
