@@ -83,8 +83,9 @@ def tree(group) -> dict[str, int] | None:
     return None if len(out) > MAX_OBJECTS else out
 
 
-def only_hard_links(group) -> bool:
-    """Whether every link below ``group`` is a hard link (one ``H5Lvisit``)."""
+def hard_tree(group) -> dict[str, int] | None:
+    """:func:`tree`, provided every link below ``group`` is a hard link and each object
+    has one path (else ``None``): the objects a walk of the links would find."""
     h5py = import_h5py()
     hard = h5py.h5l.TYPE_HARD
     count = [0]
@@ -94,9 +95,12 @@ def only_hard_links(group) -> bool:
         return True if info.type != hard or count[0] > MAX_OBJECTS else None
 
     try:
-        return group.id.links.visit(visit, info=True) is None
+        if group.id.links.visit(visit, info=True) is not None:
+            return None
     except DAMAGE_ERRORS:
-        return False
+        return None
+    objects = tree(group)
+    return objects if objects is not None and len(objects) == count[0] else None
 
 
 @dataclass(frozen=True)
@@ -127,11 +131,13 @@ def _dtype_of(h5py, tid) -> np.dtype | None:
         return None
 
 
-def plain_dataset(parent_id, name: str, fileno: int | None = None) -> PlainDataset | None:
+def plain_dataset(parent_id, name: str, fileno: int | None = None,
+                  attributes: bool = True) -> PlainDataset | None:
     """:class:`PlainDataset` for the dataset ``name`` below ``parent_id`` (a low-level id),
     or ``None`` when it is anything else (the full checks must look at it): reached through
     a link other than a hard link, in another file than ``fileno`` (if given), stored other
-    than contiguously in the file, or of another type than a standard float or integer."""
+    than contiguously in the file, of another type than a standard float or integer, or
+    (``attributes=False``) carrying attributes."""
     h5py = import_h5py()
     bname = name.encode("utf-8", "surrogateescape")
     try:
@@ -152,6 +158,8 @@ def plain_dataset(parent_id, name: str, fileno: int | None = None) -> PlainDatas
             return None
         shape = dsid.get_space().get_simple_extent_dims()
         size = dsid.get_storage_size()
+        if not attributes and h5py.h5a.get_num_attrs(dsid):
+            return None
     except DAMAGE_ERRORS:
         return None
     if size != math.prod(shape) * dtype.itemsize:

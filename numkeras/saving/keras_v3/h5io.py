@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from numkeras.saving import h5scan
 from numkeras.saving.h5common import check_dataset, import_h5py, read_attr
 from numkeras.saving.keras_v3.errors import KerasFileError
 
@@ -38,6 +39,7 @@ class DatasetRef:
     shape: tuple
     dtype: np.dtype
     bfloat16: bool = False
+    offset: int | None = None  # contiguous plain data: where its bytes start (h5scan)
 
 
 @dataclass
@@ -58,6 +60,41 @@ class VarsIndex:
         return index
 
     def _scan(self, h5file, source: int) -> None:
+        if not self._scan_fast(h5file, source):
+            self._scan_links(h5file, source)
+
+    def _scan_fast(self, h5file, source: int) -> bool:
+        """The index from one pass over the file with h5py's low-level API (see
+        :mod:`~numkeras.saving.h5scan`); ``False`` (nothing added) when the file has links
+        other than hard links or objects reached twice, which :meth:`_scan_links` reports."""
+        h5py = import_h5py()
+        objects = h5scan.hard_tree(h5file)
+        if objects is None:
+            return False
+        fid, fileno = h5file.id, h5file.id.fileno
+        for path, kind in objects.items():
+            parent, _, key = path.rpartition("/")
+            if kind == h5py.h5o.TYPE_GROUP and key == "vars":
+                self.groups.setdefault(parent, {})
+                if h5py.h5a.exists(h5py.h5g.open(fid, path.encode("utf-8", "surrogateescape")),
+                                   b"name"):
+                    self.named.add(parent)
+            elif kind != h5py.h5o.TYPE_GROUP and (parent == "vars" or parent.endswith("/vars")):
+                info = h5scan.plain_dataset(fid, path, fileno, attributes=False) \
+                    if kind == h5py.h5o.TYPE_DATASET else None
+                owner = parent[:-5] if parent != "vars" else ""
+                if info is None:
+                    self._add_dataset(owner, key, h5file[path], source)
+                    continue
+                entries = self.groups.setdefault(owner, {})
+                if key in entries:
+                    raise KerasFileError(f"{self.filename}: variable '{owner}/vars/{key}' "
+                                         "appears in more than one shard.")
+                entries[key] = DatasetRef(source, "/" + path, info.shape, info.dtype,
+                                          offset=info.offset)
+        return True
+
+    def _scan_links(self, h5file, source: int) -> None:
         h5py = import_h5py()
         stack = [("", h5file)]
         count = 0
