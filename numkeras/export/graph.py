@@ -36,6 +36,7 @@ class Value:
     dtype: np.dtype
     cf: bool = False
     _layouts: dict = field(default_factory=dict, repr=False)
+    mask: Value | None = field(default=None, repr=False)  # its Keras mask (see export/masks.py)
 
     @property
     def ndim(self) -> int:
@@ -189,8 +190,10 @@ class GraphBuilder:
         nodes, used = self._live_nodes()
         inits = [t for t in self.initializers if t.name in used]
         graph = helper.make_graph(nodes, graph_name, self.inputs, self.outputs, inits)
-        model = helper.make_model(graph, producer_name="numkeras",
-                                  opset_imports=[helper.make_opsetid("", self.opset)])
+        opsets = [helper.make_opsetid("", self.opset)]
+        if any(n.domain == "ai.onnx.ml" for n in nodes):  # LabelEncoder (IntegerLookup)
+            opsets.append(helper.make_opsetid("ai.onnx.ml", 3))
+        model = helper.make_model(graph, producer_name="numkeras", opset_imports=opsets)
         model.ir_version = min(model.ir_version, 9)
         helper.set_model_props(model, {k: str(v) for k, v in metadata.items()})
         return model
@@ -203,7 +206,19 @@ def _live(nodes: list, outputs: set) -> tuple[list, set]:
         if any(o in needed for o in node.output):
             live.append(node)
             needed.update(node.input)
+            needed.update(_subgraph_reads(node))
     return live[::-1], needed
+
+
+def _subgraph_reads(node) -> set:
+    """Outer names read inside a node's subgraphs (a ``Scan`` body reads the weights)."""
+    reads = set()
+    for attr in node.attribute:
+        for g in [attr.g] if attr.HasField("g") else list(attr.graphs):
+            for inner in g.node:
+                reads.update(inner.input)
+                reads.update(_subgraph_reads(inner))
+    return reads
 
 
 def _elem_type(dtype) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 
 from numkeras.engine import functional, nest
 from numkeras.engine.keras_tensor import KerasTensor
+from numkeras.export import masks
 from numkeras.export.graph import GraphBuilder, LoweringError, Value
 
 
@@ -36,17 +37,21 @@ class Call:
 
 
 _TABLE: dict | None = None
+#: the family modules, in order (a later module's entry replaces an earlier one's: masked.py,
+#: scan_rnn.py and dense_attention.py extend core/rnn/attention lowerings with Keras masks)
+_FAMILIES = ("core", "conv", "norm", "rnn", "attention", "masked", "scan_rnn",
+             "dense_attention", "preprocessing", "tfops", "various")
 
 
 def lowering_table() -> dict:
     """Layer class name -> lowering function, from every family module."""
     global _TABLE
     if _TABLE is None:
-        from numkeras.export import attention, conv, core, norm, rnn
+        import importlib
 
         table = {}
-        for module in (core, conv, norm, rnn, attention):
-            table.update(module.LOWERINGS)
+        for name in _FAMILIES:
+            table.update(importlib.import_module(f"numkeras.export.{name}").LOWERINGS)
         _TABLE = table
     return _TABLE
 
@@ -120,7 +125,9 @@ def lower_call(b: GraphBuilder, layer, call: Call) -> list[Value]:
                     raise LoweringError(f"Layer {layer.name!r} (class {type(layer).__name__}): "
                                         f"only float32 is exported, found {v.dtype.name}")
             try:
+                call = masks.with_input_mask(layer, call)
                 outs = fn(b, layer, call)
+                masks.propagate(b, layer, call, outs)
             except LoweringError as exc:
                 if str(exc).startswith("Layer "):
                     raise
