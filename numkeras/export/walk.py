@@ -37,21 +37,32 @@ class Call:
 
 
 _TABLE: dict | None = None
-#: the family modules, in order (a later module's entry replaces an earlier one's: masked.py,
-#: scan_rnn.py and dense_attention.py extend core/rnn/attention lowerings with Keras masks)
-_FAMILIES = ("core", "conv", "norm", "rnn", "attention", "masked", "scan_rnn",
-             "dense_attention", "preprocessing", "tfops", "various")
+# The family modules in order: a later module's entry replaces an earlier one's (masked.py,
+# scan_rnn.py and dense_attention.py extend core/rnn/attention lowerings with Keras masks).
 
 
 def lowering_table() -> dict:
     """Layer class name -> lowering function, from every family module."""
     global _TABLE
     if _TABLE is None:
-        import importlib
+        from numkeras.export import (
+            attention,
+            conv,
+            core,
+            dense_attention,
+            masked,
+            norm,
+            preprocessing,
+            rnn,
+            scan_rnn,
+            tfops,
+            various,
+        )
 
         table = {}
-        for name in _FAMILIES:
-            table.update(importlib.import_module(f"numkeras.export.{name}").LOWERINGS)
+        for module in (core, conv, norm, rnn, attention, masked, scan_rnn, dense_attention,
+                       preprocessing, tfops, various):
+            table.update(module.LOWERINGS)
         _TABLE = table
     return _TABLE
 
