@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numkeras.export.graph import LoweringError, _elem_type
+from numkeras.export.graph import LoweringError, Value, _elem_type
 
 _FLOAT, _INT64, _BOOL = 1, 7, 9
 
@@ -237,7 +237,9 @@ def discretization(b, layer, call):
     ndim = _one_hot_shape(x, layer.output_mode)
     if ndim == 1 and x.ndim == 2:
         ids = b.op("Squeeze", [ids, b.ints([1])])
-    return [call.out(encode(b, ids, ndim, layer.output_mode, len(bounds) + 1, dtype))]
+    y = encode(b, ids, ndim, layer.output_mode, len(bounds) + 1, dtype)
+    # a Keras 3 file keeps a float policy while the ids stay int64: the value's own dtype
+    return [Value(y, call.specs[0].shape, np.dtype(dtype))]
 
 
 def integer_lookup(b, layer, call):
@@ -254,7 +256,7 @@ def integer_lookup(b, layer, call):
             keys, values = [0, *keys], [int(layer.mask_token), *values]
         y = b.op("LabelEncoder", [ids], "invert", domain="ai.onnx.ml", keys_int64s=keys,
                  values_int64s=values, default_int64=int(layer.oov_token))
-        return [call.out(y)]
+        return [Value(y, call.specs[0].shape, np.dtype(np.int64))]
     keys = [int(k) for k in layer._index]
     values = [int(v) for v in layer._index.values()]
     if layer.mask_token is not None:
@@ -272,8 +274,8 @@ def integer_lookup(b, layer, call):
     mode = "count" if layer.output_mode == "tf_idf" else layer.output_mode
     if mode == "int":
         dtype = layer.compute_dtype
-        return [call.out(_cast(b, found, np.int64, dtype if np.dtype(dtype).kind in "iu"
-                               else np.int64))]
+        dtype = dtype if np.dtype(dtype).kind in "iu" else np.int64
+        return [Value(_cast(b, found, np.int64, dtype), call.specs[0].shape, np.dtype(dtype))]
     depth = layer.max_tokens if layer.pad_to_max_tokens else layer.vocabulary_size()
     ndim = _one_hot_shape(x, mode)
     if ndim == 1 and x.ndim == 2:
