@@ -18,7 +18,7 @@ _NAMES = ("relu", "relu6", "elu", "selu", "gelu", "softplus", "softsign", "swish
 #: ``hard_sigmoid``; a file's origin decides which ``"hard_sigmoid"`` it means).
 KERAS3_ONLY = ("keras3_hard_sigmoid", "hard_silu", "hard_swish", "log_sigmoid", "celu", "glu",
                "hard_shrink", "hard_tanh", "soft_shrink", "sparse_plus", "sparse_sigmoid",
-               "squareplus", "tanh_shrink")
+               "squareplus", "tanh_shrink", "sparsemax")
 #: The activation names tf-keras 2.21 itself resolves (its own, and tf.nn's relu6,
 #: leaky_relu, log_softmax and silu).
 TF_KERAS_NAMES = ("elu", "exponential", "gelu", "hard_sigmoid", "linear", "mish", "relu",

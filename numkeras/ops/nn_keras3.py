@@ -22,8 +22,8 @@ from numkeras.ops import nn
 from numkeras.ops._utils import as_float
 
 __all__ = ["celu", "glu", "hard_shrink", "hard_silu", "hard_tanh", "keras3_hard_sigmoid",
-           "log_sigmoid", "soft_shrink", "sparse_plus", "sparse_sigmoid", "squareplus",
-           "tanh_shrink"]
+           "log_sigmoid", "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax",
+           "squareplus", "tanh_shrink"]
 
 
 def _c(value: float, x: np.ndarray) -> np.ndarray:
@@ -107,3 +107,26 @@ def tanh_shrink(x: ArrayLike) -> np.ndarray:
     """``x - tanh(x)``."""
     x = as_float(x)
     return x - np.tanh(x)
+
+
+def sparsemax(x: ArrayLike, axis: int = -1) -> np.ndarray:
+    """Sparsemax as Keras 3.15 computes it: ``max(x - tau, 0)`` along ``axis``, where ``k``
+    counts the sorted entries ``z_j`` with ``z_j > (cumsum_j - 1) / j`` and ``tau`` is the sum
+    of those entries' running sums ``cumsum_j``, minus 1, over ``k``. (Martins & Astudillo's
+    ``tau`` takes the one running sum at ``k``; the two agree when ``k`` is 1. Keras 3 files
+    mean Keras 3's numbers, so this follows Keras 3.)
+
+    >>> sparsemax(np.array([[2.0, 1.0, -1.0], [0.1, 0.2, 0.3]], np.float32)).round(4)
+    array([[1.    , 0.    , 0.    ],
+           [0.    , 0.0667, 0.1667]], dtype=float32)
+    """
+    x = as_float(x)
+    ranked = np.flip(np.sort(x, axis=axis), axis=axis)
+    running = np.cumsum(ranked, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    j = np.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
+    support = ranked - (running - _c(1, x)) / j > 0
+    k = np.sum(support, axis=axis, keepdims=True).astype(x.dtype)
+    tau = (np.sum(np.where(support, running, _c(0, x)), axis=axis, keepdims=True) - _c(1, x)) / k
+    return np.maximum(x - tau, _c(0, x))
