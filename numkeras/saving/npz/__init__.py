@@ -22,8 +22,10 @@ the declared size.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -69,17 +71,50 @@ def sniff(path: str) -> bool:
     return bool(names) and all(n.endswith(".npy") for n in names)
 
 
+#: What a ``.npy`` header may say (NumPy's own reader also accepts Python 2-era headers by
+#: rewriting them with ``tokenize``, and any dtype descriptor; neither is accepted here).
+_MAGIC = b"\x93NUMPY"
+_MAX_NPY_HEADER = 10_000  # NumPy's own default limit
+_NUMERIC_DESCR = re.compile(r"[<>|=][biufc][0-9]{1,2}")
+
+
 def _header(fp, path: str, member: str) -> tuple[tuple, bool, np.dtype]:
-    fmt = np.lib.format
+    """``(shape, fortran order, dtype)`` of a member's ``.npy`` header: versions 1 to 3, a
+    literal dict with exactly ``descr`` (a numeric type string), ``fortran_order`` (bool)
+    and ``shape`` (non-negative ints); anything else is an :class:`NpzError`."""
+    def bad(what: str) -> NpzError:
+        return NpzError(f"{path}: member {member!r} is not a valid .npy file: {what}.")
+
     try:
-        version = fmt.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(fp)
-        else:
-            shape, fortran, dtype = fmt.read_array_header_2_0(fp)
-    except (ValueError, OSError, SyntaxError, struct.error, zipfile.BadZipFile) as exc:
-        raise NpzError(f"{path}: member {member!r} is not a valid .npy file: {exc}") from None
-    return tuple(shape), bool(fortran), np.dtype(dtype)
+        head = fp.read(8)
+        if len(head) != 8 or head[:6] != _MAGIC or head[6] not in (1, 2, 3) or head[7]:
+            raise bad("no .npy magic/version")
+        width = 2 if head[6] == 1 else 4
+        size = int.from_bytes(fp.read(width), "little")
+        if size > _MAX_NPY_HEADER:
+            raise bad(f"a header of {size} bytes (at most {_MAX_NPY_HEADER})")
+        raw = fp.read(size)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}") from None
+    if len(raw) != size:
+        raise bad("the header is truncated")
+    try:
+        header = ast.literal_eval(raw.decode("utf-8" if head[6] == 3 else "latin-1"))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise bad(f"the header is not a Python literal ({type(exc).__name__})") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise bad("the header is not a dict of descr, fortran_order and shape")
+    descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
+    if not isinstance(descr, str) or not _NUMERIC_DESCR.fullmatch(descr):
+        raise bad(f"descr {str(descr)[:80]!r} is not a numeric type (numkeras reads numbers)")
+    if not isinstance(fortran, bool) or not isinstance(shape, tuple) or \
+            not all(type(d) is int and d >= 0 for d in shape) or len(shape) > 32:
+        raise bad(f"fortran_order {fortran!r} or shape {str(shape)[:80]} is invalid")
+    try:
+        dtype = np.dtype(descr)
+    except TypeError:
+        raise bad(f"descr {descr!r} is not a NumPy type") from None
+    return shape, fortran, dtype
 
 
 def _stored_offset(raw, info: zipfile.ZipInfo) -> int:
