@@ -119,6 +119,11 @@ def runner_for(model, strict: bool):
         runner, error = OrtRunner(model), None
     except LoweringError as exc:
         runner, error = None, exc
+    except Exception as exc:  # ONNX Runtime refused the graph: a bug of a lowering, not fatal
+        if not type(exc).__module__.startswith("onnxruntime"):
+            raise
+        runner, error = None, LoweringError(f"ONNX Runtime cannot load the graph exported "
+                                            f"for model {model.name!r}: {exc}.")
     cache = {"graph": graph_key, "count": count, "weights": weights, "runner": runner,
              "error": error, "warned": False}
     object.__setattr__(model, "_ort_cache", cache)

@@ -13,7 +13,7 @@ Elementwise and indexing functions: ``add subtract multiply truediv/divide maxim
 pow squared_difference equal not_equal greater(_equal) less(_equal) logical_and/or/xor/not
 negative abs square sqrt rsqrt exp log reciprocal floor ceil round sin cos tan asin acos atan
 sinh cosh tanh sigmoid erf is_nan is_inf relu relu6 elu selu softplus softsign gelu silu/swish
-leaky_relu softmax log_softmax``; reductions ``reduce_sum/mean/max/min/prod``; arrays ``cast
+leaky_relu softmax log_softmax``; reductions ``reduce_sum/mean/max/min/prod/any/all``; arrays ``cast
 identity reshape transpose expand_dims squeeze concat stack matmul einsum clip_by_value where
 tile add_n bias_add l2_normalize getitem``.
 """
@@ -49,7 +49,8 @@ _KERAS3 = {
         ("Divide", "truediv"), ("TrueDivide", "truediv"), ("Maximum", "maximum"),
         ("Minimum", "minimum"), ("Power", "pow"), ("Equal", "equal"),
         ("NotEqual", "not_equal"), ("Greater", "greater"), ("GreaterEqual", "greater_equal"),
-        ("Less", "less"), ("LessEqual", "less_equal"), ("Matmul", "matmul"))},
+        ("Less", "less"), ("LessEqual", "less_equal"), ("Matmul", "matmul"),
+        ("LogicalAnd", "logical_and"), ("LogicalOr", "logical_or"))},
     **{k: (v, {}) for k, v in (
         ("Negative", "negative"), ("Abs", "abs"), ("Absolute", "abs"), ("Square", "square"),
         ("Sqrt", "sqrt"), ("Exp", "exp"), ("Log", "log"), ("Tanh", "tanh"),
@@ -57,7 +58,8 @@ _KERAS3 = {
         ("Ceil", "ceil"), ("Sin", "sin"), ("Cos", "cos"), ("Softplus", "softplus"),
         ("Softsign", "softsign"), ("Erf", "erf"), ("LogicalNot", "logical_not"))},
     "Mean": ("reduce_mean", {}), "Sum": ("reduce_sum", {}), "Max": ("reduce_max", {}),
-    "Min": ("reduce_min", {}), "Prod": ("reduce_prod", {}),
+    "Min": ("reduce_min", {}), "Prod": ("reduce_prod", {}), "Any": ("reduce_any", {}),
+    "All": ("reduce_all", {}), "Cast": ("cast", {}),
     "Reshape": ("reshape", {"newshape": "shape"}), "Transpose": ("transpose", {"axes": "perm"}),
     "ExpandDims": ("expand_dims", {}), "Squeeze": ("squeeze", {}),
     "Concatenate": ("concat", {"xs": "values"}), "Stack": ("stack", {}),
@@ -238,6 +240,11 @@ def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cas
         axis = -1 if axis is None else int(axis)
         return b.op("Softmax" if name == "softmax" else "LogSoftmax", [src],
                     axis=axis % x.ndim)
+    if name in ("reduce_any", "reduce_all"):  # on the truth of each element, int32 max/min
+        truth = src if x.dtype == np.bool_ else b.op("Not", [b.op("Equal", [src, c(0)])])
+        r = _reduce(b, "reduce_max" if name == "reduce_any" else "reduce_min",
+                    Value(b.op("Cast", [truth], to=6), x.shape, np.dtype(np.int32)), a)
+        return b.op("Cast", [r], name, to=9)
     if name.startswith("reduce_") and name in ("reduce_sum", "reduce_mean", "reduce_max",
                                                "reduce_min", "reduce_prod"):
         return _reduce(b, name, x, a)
@@ -369,7 +376,8 @@ def operation_layer(b, layer, call):
     spec = call.specs[0]
     first = next((v for v in _flat_values(a) if isinstance(v, Value)), None)
     if first is not None and name not in ("equal", "not_equal", "greater", "greater_equal",
-                                          "less", "less_equal", "where") \
+                                          "less", "less_equal", "where", "cast",
+                                          "reduce_any", "reduce_all") \
             and np.dtype(spec.dtype) != first.dtype:
         raise LoweringError(f"Keras 3 operation {layer.operation} changes the dtype "
                             f"({first.dtype.name} -> {np.dtype(spec.dtype).name}); not lowered")

@@ -192,7 +192,10 @@ def test_tf_op_layers_and_keras3_operations():
             t("tile")(x, [1, 2, 1]), x[:, 1:3], x[:, -1], x[..., ::-1], x[:, None, :2, 1],
             t("squeeze")(t("expand_dims")(x, axis=-1), axis=-1),
             ops.mean(x, axis=-1), ops.multiply(x, 3.0), ops.reshape(x, (-1, 6, 4)),
-            ops.concatenate([x, z], axis=1), ops.sqrt(ops.abs(x))]
+            ops.concatenate([x, z], axis=1), ops.sqrt(ops.abs(x)),
+            ops.cast(ops.logical_and(ops.any(ops.greater(x, 0.5), axis=-1),
+                                     ops.all(ops.not_equal(z, 0.0), axis=-1)), "float32"),
+            t("cast")(t("math.reduce_any")(x > 1.0, axis=1), "float32")]
     data = [RNG.normal(size=(2, 4, 6)).astype(np.float32) for _ in range(2)]
     check_matches_numpy(Model([x, z], outs), data)
 
@@ -234,3 +237,24 @@ def test_negative_embedding_ids_fail_in_onnxruntime_as_in_numpy():
                                    providers=["CPUExecutionProvider"])
     with pytest.raises(Exception, match="out of data bounds"):
         session.run(None, {session.get_inputs()[0].name: data})
+
+
+def test_a_graph_onnxruntime_refuses_falls_back_to_numpy(monkeypatch):
+    """A lowering bug that ONNX Runtime catches (an output of the wrong type) is a fallback
+    with the usual one warning, and an error naming the model with engine='onnx'."""
+    from numkeras.export.walk import lowering_table
+
+    def broken(b, layer, call):  # int64 values declared as the float32 output
+        return [call.out(b.op("Cast", [b.native(call.x)], to=7))]
+
+    monkeypatch.setitem(lowering_table(), "Dense", broken)
+    backend.clear_session()
+    x = Input((3,))
+    model = Model(x, layers.Dense(2)(x), name="broken")
+    data = RNG.normal(size=(2, 3)).astype(np.float32)
+    with pytest.warns(UserWarning, match="ONNX Runtime cannot load the graph exported for "
+                                         "model 'broken'"):
+        out = model.predict(data)
+    np.testing.assert_allclose(out, model.predict(data, engine="numpy"))
+    with pytest.raises(LoweringError, match="'broken'"):
+        model.predict(data, engine="onnx")

@@ -117,3 +117,32 @@ def test_tf_keras_model_gives_tf_outputs_in_onnxruntime(name, suffix, tmp_path):
     assert ours._ort_cache["runner"] is not None
     for g, e in zip(fast if isinstance(fast, list) else [fast], expected):
         assert_close_outputs(g, e, rtol=1e-4)
+
+
+def test_keras3_file_with_mask_nodes_gives_keras3_outputs_in_onnxruntime(tmp_path):
+    """Keras 3 writes mask nodes (NotEqual, Any, mask= in calls); they lower with the rest."""
+    from tf_side import keras3
+
+    from numkeras import backend, models
+    from numkeras.export import to_onnx
+
+    k = keras3()
+    ids, series = k.Input((7,), dtype="int32"), k.Input((7, 3))
+    h = k.layers.LSTM(4, return_sequences=True)(k.layers.Embedding(20, 5, mask_zero=True)(ids))
+    a = k.layers.GlobalAveragePooling1D()(h)
+    b = k.layers.GRU(3)(k.layers.Masking(0.0)(series))
+    theirs = k.Model([ids, series], [a, b])
+    theirs.set_weights([w * 0.5 for w in random_weights(theirs, seed=4)])
+    inputs = [_ids(), RNG.normal(size=(3, 7, 3)).astype(np.float32)
+              * (RNG.uniform(size=(3, 7, 1)) > 0.3)]
+    expected = [np.asarray(e) for e in theirs(inputs, training=False)]
+    theirs.save(tmp_path / "k3.keras")
+
+    backend.clear_session()
+    ours = models.load_model(tmp_path / "k3.keras")
+    proto = to_onnx(ours)
+    onnx.checker.check_model(proto, full_check=True)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), inputs)})
+    for g, e in zip(got, expected):
+        assert_close_outputs(g, e, rtol=1e-4)
