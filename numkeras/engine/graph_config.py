@@ -294,7 +294,7 @@ def sequential_config(model, layer_spec, style: str = KERAS3) -> dict:
     config["layers"] = [layer_spec(layer, style) for layer in layers]
     if model.built and model._input_layer is not None:
         config["build_input_shape"] = list(model._input_layer._batch_input_shape)
-    return config
+    return keras3_names(config) if style == KERAS3 else config
 
 
 class _Nodes:
@@ -386,9 +386,64 @@ def functional_config(model, layer_spec, style: str = KERAS3) -> dict:
     inputs, outputs = model._nested_inputs, model._nested_outputs
     if style == TF_KERAS:
         inputs, outputs = nest.flatten(inputs), nest.flatten(outputs)
-    return {"name": model.name, "trainable": model.trainable, "layers": layer_specs,
-            "input_layers": nest.map_structure(ref, _as_list(inputs)),
-            "output_layers": nest.map_structure(ref, _as_list(outputs))}
+    config = {"name": model.name, "trainable": model.trainable, "layers": layer_specs,
+              "input_layers": nest.map_structure(ref, _as_list(inputs)),
+              "output_layers": nest.map_structure(ref, _as_list(outputs))}
+    return keras3_names(config) if style == KERAS3 else config
+
+
+def keras3_names(config: dict) -> dict:
+    """A Keras 3 model config whose layer names have no ``/`` (Keras 3 refuses them; tf-keras
+    applications such as MobileNetV3 use ``Conv/BatchNorm``): ``/`` becomes ``_`` (with a
+    suffix if that name is taken), in the layers and in every reference to them. Keras 3's
+    ``.keras`` weights are stored by object path, so no weight moves.
+
+    >>> keras3_names({"layers": [{"name": "a/b", "config": {"name": "a/b"}, "inbound_nodes":
+    ...     []}], "input_layers": [["a/b", 0, 0]], "output_layers": [["a/b", 0, 0]]})["layers"]
+    [{'name': 'a_b', 'config': {'name': 'a_b'}, 'inbound_nodes': []}]
+    """
+    layers = config.get("layers") or []
+    names = [spec.get("name") or (spec.get("config") or {}).get("name") for spec in layers]
+    if not any(isinstance(n, str) and "/" in n for n in names):
+        return config
+    taken, rename = set(names), {}
+    for name in names:
+        if isinstance(name, str) and "/" in name:
+            new, i = name.replace("/", "_"), 0
+            while new in taken:
+                i += 1
+                new = f"{name.replace('/', '_')}_{i}"
+            taken.add(new)
+            rename[name] = new
+
+    def fix(value):
+        if isinstance(value, list):
+            if len(value) == 3 and value[0] in rename and isinstance(value[1], int):
+                return [rename[value[0]], *value[1:]]
+            return [fix(v) for v in value]
+        if isinstance(value, dict):
+            out = {k: fix(v) for k, v in value.items()}
+            if out.get("class_name") == "__keras_tensor__":
+                history = out["config"].get("keras_history")
+                if history and history[0] in rename:
+                    out["config"] = {**out["config"],
+                                     "keras_history": [rename[history[0]], *history[1:]]}
+            return out
+        return value
+
+    out = dict(config)
+    out["layers"] = []
+    for spec in layers:
+        spec = dict(spec)
+        if spec.get("name") in rename:
+            spec["name"] = rename[spec["name"]]
+        if isinstance(spec.get("config"), dict) and spec["config"].get("name") in rename:
+            spec["config"] = {**spec["config"], "name": rename[spec["config"]["name"]]}
+        spec["inbound_nodes"] = fix(spec.get("inbound_nodes") or [])
+        out["layers"].append(spec)
+    out["input_layers"] = fix(config.get("input_layers"))
+    out["output_layers"] = fix(config.get("output_layers"))
+    return out
 
 
 class UntranslatableLayersError(ValueError):
