@@ -27,8 +27,8 @@ so it is not used). ONNX Runtime's direct convolution is close to the CPU's peak
 multiply-add rate, so only the step 2 saving (2.25x fewer multiply-adds) makes it faster,
 and the transforms (memory-bound) pay off only with many channels: :func:`worthwhile`
 takes ``same``-padded convolutions with at least :data:`MIN_CHANNELS` input and output
-channels and a known, even height and width (VGG16's blocks 3-5; with 128 channels,
-VGG16's block 2, it is no faster than the direct convolution).
+channels and a known, even height and width of at least :data:`MIN_SIZE` (VGG16's blocks 3
+and 4; with 128 channels, VGG16's block 2, it is no faster than the direct convolution).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -44,6 +44,10 @@ import numpy as np
 
 #: Input channels and output channels a convolution needs to be computed this way.
 MIN_CHANNELS = 256
+#: Height and width (each) it needs: smaller images waste more on the garbage rows and the
+#: transforms (VGG16's block 5 at 14x14 and ResNet50's 256-channel 14x14 convolutions are
+#: no faster than direct convolutions).
+MIN_SIZE = 28
 #: ``Value._layouts`` key of a value's tall layout: ``(tensor, channels, height, width)``.
 TALL = "winograd_tall"
 
@@ -67,7 +71,8 @@ def worthwhile(layer, x, padding: str) -> bool:
     if min(cin, cout) < MIN_CHANNELS:
         return False
     h, w = _spatial(layer, x)
-    return h is not None and w is not None and h % 2 == 0 and w % 2 == 0 and h > 0 and w > 0
+    return (h is not None and w is not None and h % 2 == 0 and w % 2 == 0
+            and min(h, w) >= MIN_SIZE)
 
 
 def _tall(b, x, src: str, c: int, h: int, w: int) -> str:

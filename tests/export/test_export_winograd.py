@@ -11,7 +11,13 @@ from onnx_helpers import check_matches_numpy, run_ort
 from numkeras import Input, Model, layers
 from numkeras.export import to_onnx, winograd
 
-C = winograd.MIN_CHANNELS
+C = 32  # the thresholds are lowered for these tests (small, fast models)
+
+
+@pytest.fixture(autouse=True)
+def _small_thresholds(monkeypatch):
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", C)
+    monkeypatch.setattr(winograd, "MIN_SIZE", 4)
 
 
 def _randomize(model, seed=0):
@@ -37,9 +43,28 @@ def _chain(shape, data_format):
     return _randomize(Model(x, [layers.Flatten(data_format=data_format)(pooled), h]))
 
 
+def test_thresholds_of_the_applications():
+    """VGG16's blocks 3 and 4 (256-512 channels, 56x56 and 28x28) use it; block 5 (14x14)
+    and 128-channel layers do not."""
+    winograd.MIN_CHANNELS, winograd.MIN_SIZE = 256, 28  # restored by monkeypatch
+    conv = layers.Conv2D(256, 3, padding="same")
+    conv(Input((28, 28, 128)))
+    assert not winograd.worthwhile(conv, _value((None, 28, 28, 128)), "same")
+    conv = layers.Conv2D(256, 3, padding="same")
+    conv(Input((28, 28, 256)))
+    assert winograd.worthwhile(conv, _value((None, 28, 28, 256)), "same")
+    assert not winograd.worthwhile(conv, _value((None, 14, 14, 256)), "same")
+
+
+def _value(shape):
+    from numkeras.export.graph import Value
+
+    return Value("x", shape, np.float32)
+
+
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_winograd_chain_matches_numpy(data_format):
-    shape = (8, 4, C) if data_format == "channels_last" else (C, 8, 4)
+    shape = (8, 8, C) if data_format == "channels_last" else (C, 8, 8)
     model = _chain(shape, data_format)
     assert _uses_winograd(model) == 3
     x = np.random.default_rng(1).uniform(-1, 1, (3, *shape)).astype(np.float32)
@@ -49,8 +74,8 @@ def test_winograd_chain_matches_numpy(data_format):
 def test_nan_and_inf_stay_in_their_image():
     """Images are stacked in one tensor between Winograd layers: a NaN/inf image must not
     reach its neighbours (as in the NumPy engine)."""
-    model = _chain((8, 4, C), "channels_last")
-    x = np.random.default_rng(1).uniform(-1, 1, (4, 8, 4, C)).astype(np.float32)
+    model = _chain((8, 8, C), "channels_last")
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 8, 8, C)).astype(np.float32)
     x[1, 3, 2, 5], x[2, 7, 3, 1] = np.nan, np.inf
     got = check_matches_numpy(model, x[[0, 3]])
     ours = run_ort(model, to_onnx(model), [x])
@@ -69,6 +94,7 @@ def test_nan_and_inf_stay_in_their_image():
     (lambda: layers.Conv2D(C // 2, 3, padding="same"), (8, 8, C)),     # few output channels
     (lambda: layers.Conv2D(C, (3, 1), padding="same"), (8, 8, C)),
     (lambda: layers.Conv2D(C, 3, padding="same"), (None, None, C)),   # unknown size
+    (lambda: layers.Conv2D(C, 3, padding="same"), (2, 8, C)),          # small
 ])
 def test_direct_convolution_elsewhere(make, shape):
     x = Input(shape)
