@@ -94,6 +94,10 @@ def activation(b: GraphBuilder, fn, x: str, v: Value) -> str:
         return b.op(_SIMPLE[name], [x])
     if name in _BUILDERS:
         return _BUILDERS[name](b, x, v)
+    from numkeras.export.activations_keras3 import BUILDERS as KERAS3
+
+    if name in KERAS3:
+        return KERAS3[name](b, x, v)
     raise LoweringError(f"activation {name!r} has no ONNX lowering")
 
 

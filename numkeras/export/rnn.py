@@ -20,6 +20,7 @@ _ONNX_ACTIVATIONS = {"tanh": ("Tanh", None, None), "sigmoid": ("Sigmoid", None, 
                      "relu": ("Relu", None, None), "softsign": ("Softsign", None, None),
                      "softplus": ("Softplus", None, None), "elu": ("Elu", 1.0, None),
                      "hard_sigmoid": ("HardSigmoid", 0.2, 0.5),
+                     "keras3_hard_sigmoid": ("HardSigmoid", 1 / 6, 0.5),
                      "linear": ("Affine", 1.0, 0.0)}
 
 

@@ -258,3 +258,28 @@ def test_a_graph_onnxruntime_refuses_falls_back_to_numpy(monkeypatch):
     np.testing.assert_allclose(out, model.predict(data, engine="numpy"))
     with pytest.raises(LoweringError, match="'broken'"):
         model.predict(data, engine="onnx")
+
+
+KERAS3_ACTIVATIONS = ["keras3_hard_sigmoid", "hard_silu", "hard_swish", "log_sigmoid", "celu",
+                      "hard_shrink", "hard_tanh", "soft_shrink", "sparse_plus",
+                      "sparse_sigmoid", "squareplus", "tanh_shrink"]
+
+
+@pytest.mark.parametrize("name", KERAS3_ACTIVATIONS)
+def test_keras3_activations(name):
+    from numkeras import activations
+
+    backend.clear_session()
+    x = Input((3, 6))
+    model = Model(x, layers.Activation(activations.get(name))(x))
+    check_matches_numpy(model, RNG.uniform(-4, 4, (2, 3, 6)).astype(np.float32))
+
+
+def test_keras3_hard_sigmoid_as_recurrent_activation():
+    from numkeras import activations
+
+    backend.clear_session()
+    x = Input((5, 4))
+    cell_act = activations.get("keras3_hard_sigmoid")
+    model = _randomize(Model(x, layers.LSTM(3, recurrent_activation=cell_act)(x)))
+    check_matches_numpy(model, RNG.normal(size=(2, 5, 4)).astype(np.float32))
