@@ -6,16 +6,17 @@ The call is bound to the NumPy function's signature as the layer binds it, then 
 the function's canonical name (``math.multiply``, ``__operators__.add`` and Keras 3's
 ``Multiply`` are all ``multiply``). Operands follow the NumPy functions' dtype rules: a Python
 number takes the tensor's dtype; two tensors must share one (TF refuses mixed dtypes). What is
-not listed (shape arithmetic on ``tf.shape``, tensor-valued indices, ``argmax``,
-``top_k``...) is refused, naming the function.
+not listed (``top_k``, ``cumprod``, tensor-valued slice indices, symmetric padding...) is
+refused, naming the function.
 
 Elementwise and indexing functions: ``add subtract multiply truediv/divide maximum minimum
 pow squared_difference equal not_equal greater(_equal) less(_equal) logical_and/or/xor/not
 negative abs square sqrt rsqrt exp log reciprocal floor ceil round sin cos tan asin acos atan
 sinh cosh tanh sigmoid erf is_nan is_inf relu relu6 elu selu softplus softsign gelu silu/swish
 leaky_relu softmax log_softmax``; reductions ``reduce_sum/mean/max/min/prod/any/all``; arrays ``cast
-identity reshape transpose expand_dims squeeze concat stack matmul einsum clip_by_value where
-tile add_n bias_add l2_normalize getitem``.
+identity reshape (to constant or computed shapes) shape transpose expand_dims squeeze concat
+stack matmul einsum clip_by_value where tile add_n bias_add l2_normalize getitem gather
+pad (constant, reflect) argmax argmin cumsum``.
 """
 
 from __future__ import annotations
@@ -142,6 +143,36 @@ def _reduce(b, name: str, x: Value, a: dict) -> str:
     return b.op(op, [b.native(x)], keepdims=keep, **({"axes": axes} if axes is not None else {}))
 
 
+def _scalar(b, value, dtype) -> str:
+    """A 0-d constant (``Constant`` node: the builder's initializers are at least 1-D)."""
+    from onnx import numpy_helper
+
+    return b.op("Constant", [], "scalar",
+                value=numpy_helper.from_array(np.array(value, dtype=dtype)))
+
+
+def _target_shape(b, shape) -> str:
+    """A reshape target: constant ints, or a list mixing ints and int Keras tensors."""
+    if isinstance(shape, Value):
+        return b.op("Cast", [b.native(shape)], to=_elem_type(np.int64))
+    entries = list(shape) if isinstance(shape, (list, tuple)) else \
+        np.asarray(shape).reshape(-1).tolist()
+    if not any(isinstance(e, Value) for e in entries):
+        if 0 in entries:
+            raise LoweringError("a zero-sized target shape is not lowered")
+        return b.ints(entries)
+    parts = []
+    for e in entries:
+        if isinstance(e, Value):
+            v = b.op("Cast", [b.native(e)], to=_elem_type(np.int64))
+            parts.append(b.op("Reshape", [v, b.ints([1])]))
+        elif int(e) == 0:
+            raise LoweringError("a zero-sized target shape is not lowered")
+        else:
+            parts.append(b.ints([int(e)]))
+    return b.op("Concat", parts, "target_shape", axis=0)
+
+
 def _getitem(b, x: Value, spec) -> str:
     if not isinstance(spec, (list, tuple)):
         spec = [spec]
@@ -194,7 +225,7 @@ def _getitem(b, x: Value, spec) -> str:
 
 def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cases
     first = _arg(a, "x", "features", "logits", "input_tensor", "input", "tensor", "a", "t",
-                 "value", index=0)
+                 "value", "params", index=0)
     spec = call.specs[0]
     if name in _FLOAT_ONLY and isinstance(first, Value) and first.dtype.kind != "f":
         raise LoweringError(f"{name} of a {first.dtype.name} tensor is not lowered")
@@ -256,10 +287,44 @@ def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cas
     if name == "identity":
         return b.op("Identity", [src])
     if name == "reshape":
-        shape = a.get("shape")
-        if isinstance(shape, Value) or 0 in list(np.asarray(shape).reshape(-1)):
-            raise LoweringError("a computed or zero-sized target shape is not lowered")
-        return b.op("Reshape", [src, b.ints(np.asarray(shape).reshape(-1).tolist())])
+        return b.op("Reshape", [src, _target_shape(b, a.get("shape"))])
+    if name == "shape":
+        out = a.get("out_type")
+        from numkeras.ops.tf_array import dtype_of
+
+        return b.op("Cast", [b.op("Shape", [src])], "shape",
+                    to=_elem_type(dtype_of(out) or np.int32))
+    if name in ("argmax", "argmin"):
+        axis = _arg(a, "axis", "dimension")
+        y = b.op("ArgMax" if name == "argmax" else "ArgMin", [src], name,
+                 axis=0 if axis is None else int(axis) % x.ndim, keepdims=0)
+        out = np.dtype(str(a.get("output_type") or "int64").replace("tf.", ""))
+        return y if out == np.int64 else b.op("Cast", [y], to=_elem_type(out))
+    if name == "cumsum":
+        return b.op("CumSum", [src, _scalar(b, int(_arg(a, "axis", default=0)), np.int64)],
+                    "cumsum", exclusive=int(bool(a.get("exclusive"))),
+                    reverse=int(bool(a.get("reverse"))))
+    if name == "gather":
+        indices, axis = a.get("indices"), _arg(a, "axis", default=0)
+        if a.get("batch_dims"):
+            raise LoweringError("gather with batch_dims is not lowered")
+        idx = b.native(indices) if isinstance(indices, Value) else b.ints(
+            np.asarray(indices).tolist())
+        if isinstance(indices, Value) and indices.dtype != np.int64:
+            idx = b.op("Cast", [idx], to=_elem_type(np.int64))
+        # negative indices are an error in the NumPy engine; ONNX would count from the end
+        idx = b.op("Where", [b.op("Less", [idx, b.ints(0)]), b.ints(2**62), idx])
+        return b.op("Gather", [src, idx], "gather", axis=int(axis) % x.ndim)
+    if name == "pad":
+        mode = str(a.get("mode", "CONSTANT")).upper()
+        if mode not in ("CONSTANT", "REFLECT") or isinstance(a.get("paddings"), Value):
+            raise LoweringError(f"pad mode {mode} (or computed paddings) is not lowered")
+        widths = np.asarray(a["paddings"]).astype(np.int64).reshape(-1, 2)
+        pads = b.ints(list(widths[:, 0]) + list(widths[:, 1]))
+        if mode == "REFLECT":
+            return b.op("Pad", [src, pads], "pad", mode="reflect")
+        value = _scalar(b, a.get("constant_values", 0), x.dtype)
+        return b.op("Pad", [src, pads, value], "pad", mode="constant")
     if name == "transpose":
         perm = _arg(a, "perm")
         perm = list(range(x.ndim))[::-1] if perm is None else [int(p) for p in perm]

@@ -200,18 +200,33 @@ def test_tf_op_layers_and_keras3_operations():
     check_matches_numpy(Model([x, z], outs), data)
 
 
+def test_tf_shape_arithmetic_gather_pad_argmax_cumsum():
+    backend.clear_session()
+    t = layers.TFOpLambda
+    x, i = Input((4, 6)), Input((3,), dtype="int32")
+    shape = t("shape")(x)
+    outs = [t("reshape")(x, [shape[0], -1, 3]), t("cast")(t("math.argmax")(x, axis=-1), "float32"),
+            t("cast")(t("math.argmin")(x, axis=1, output_type="int32"), "float32"),
+            t("math.cumsum")(x, axis=1), t("math.cumsum")(x, axis=2, exclusive=True, reverse=True),
+            t("gather")(x, i, axis=2), t("gather")(x, [2, 0], axis=1),
+            t("pad")(x, [[0, 0], [1, 2], [0, 1]], constant_values=1.5),
+            t("pad")(x, [[0, 0], [1, 1], [2, 0]], mode="REFLECT")]
+    check_matches_numpy(Model([x, i], outs), [RNG.normal(size=(2, 4, 6)).astype(np.float32),
+                                              np.array([[0, 5, 2], [1, 1, 3]], np.int32)])
+
+
 def test_unlowerable_tf_function_is_refused_and_predict_falls_back(tmp_path):
     backend.clear_session()
     x = Input((5,))
-    y = layers.TFOpLambda("math.cumsum")(x, axis=1)
+    y = layers.TFOpLambda("math.cumprod")(x, axis=1)
     model = Model(x, y)
-    with pytest.raises(LoweringError, match=r"'tf.math.cumsum' \(class TFOpLambda\).*cumsum"):
+    with pytest.raises(LoweringError, match=r"'tf.math.cumprod' \(class TFOpLambda\).*cumpr"):
         model.export(tmp_path / "m.onnx", format="onnx")
     assert os.listdir(tmp_path) == []
     data = RNG.normal(size=(2, 5)).astype(np.float32)
-    with pytest.warns(UserWarning, match=r"'tf.math.cumsum' \(class TFOpLambda\)"):
+    with pytest.warns(UserWarning, match=r"'tf.math.cumprod' \(class TFOpLambda\)"):
         out = model.predict(data)
-    np.testing.assert_allclose(out, np.cumsum(data, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(out, np.cumprod(data, axis=1), rtol=1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict(data)

@@ -73,7 +73,10 @@ def _tf_ops(k):
     h = tf.nn.relu(x * 2.0 - 1.0)
     h = tf.concat([h[:, 1:3], tf.reduce_mean(h, axis=1, keepdims=True)], axis=1)
     h = tf.matmul(h, h, transpose_b=True)
-    return k.Model(x, [tf.nn.softmax(h, axis=-1), tf.transpose(x, [0, 2, 1])[:, :, ::-1]])
+    r = tf.reshape(tf.gather(x, [2, 0, 3], axis=1), [tf.shape(x)[0], -1, 3])
+    p = tf.pad(tf.cumsum(x, axis=2), [[0, 0], [1, 0], [0, 2]])
+    return k.Model(x, [tf.nn.softmax(h, axis=-1), tf.transpose(x, [0, 2, 1])[:, :, ::-1], r,
+                       p, tf.cast(tf.argmax(x, axis=-1), tf.float32)])
 
 
 CASES = {
