@@ -21,6 +21,9 @@
 >>> layer.adapt(np.arange(10, dtype="float32"))
 >>> layer.bin_boundaries
 [2.6666667461395264, 5.333333492279053]
+>>> layer.adapt(np.arange(4, dtype="float32"))  # adapting again starts afresh, as tf-keras
+>>> layer.bin_boundaries
+[1.0, 2.0]
 """
 
 from __future__ import annotations
@@ -139,6 +142,7 @@ class Discretization(Layer):
         self.bin_boundaries = None if bin_boundaries is None else \
             [float(b) for b in np.asarray(bin_boundaries).reshape(-1)]
         self.num_bins, self.epsilon = num_bins, epsilon
+        self._adapted = False  # adapted boundaries are saved alone (tf-keras refuses both)
         self.output_mode, self.sparse = output_mode, sparse
 
     @classmethod
@@ -174,7 +178,7 @@ class Discretization(Layer):
             summary = _quantiles.merge(_quantiles.summarize(part, self.epsilon), summary,
                                        self.epsilon)
         self.bin_boundaries = _quantiles.bin_boundaries(summary, self.num_bins)
-        self.num_bins = None  # saved as its boundaries (tf-keras refuses both in a config)
+        self._adapted = True
 
     def call(self, inputs):
         if self.bin_boundaries is None:
@@ -199,7 +203,7 @@ class Discretization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "bin_boundaries": self.bin_boundaries,
-                "num_bins": self.num_bins, "epsilon": self.epsilon,
+                "num_bins": None if self._adapted else self.num_bins, "epsilon": self.epsilon,
                 "output_mode": self.output_mode, "sparse": self.sparse}
 
 
