@@ -50,7 +50,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                 return _load_archive(filepath, custom_objects)
             if head == formats.HDF5_MAGIC:
                 return _load_h5(filepath, custom_objects)
-    except UnknownClassError as err:  # name the file in the one error listing everything
+    except UnknownClassError as err:  # name the file (once) in the one error listing everything
+        if str(err).startswith(str(filepath)):
+            raise
         raise UnknownClassError(f"{filepath}: {err}") from None
     except ModelConfigError as err:
         if filepath in str(err):

@@ -148,7 +148,7 @@ class ClassLookup:
                 stack.extend((v, is_layer) for v in item)
             elif isinstance(item, dict):
                 if isinstance(item.get("class_name"), str) and not self._known(item, is_layer):
-                    label = describe(item)
+                    label = describe(item, is_layer)
                     if label not in missing:
                         missing.append(label)
                 stack.extend((v, k in _LAYER_KEYS) for k, v in item.items()
@@ -172,8 +172,9 @@ class ClassLookup:
             and spec.get("registered_name") in (None, name) and name in self.others
 
 
-def describe(spec: dict) -> str:
-    """How an error names the class of ``spec`` (code classes say they are code)."""
+def describe(spec: dict, is_layer: bool = False) -> str:
+    """How an error names the class of ``spec`` (code classes say they are code; a layer's
+    entry also names the layer)."""
     name = spec.get("class_name")
     if is_operation_spec(spec):
         inner = spec.get("config") if isinstance(spec.get("config"), dict) else {}
@@ -190,7 +191,10 @@ def describe(spec: dict) -> str:
                 f"marshalled bytecode; supply a layer class that computes it as "
                 f"custom_objects={{'{name}': YourLayer}})")
     registered = spec.get("registered_name")
-    return f"{registered}" if registered not in (None, name) else f"{name}"
+    label = f"{registered}" if registered not in (None, name) else f"{name}"
+    inner = spec.get("config")
+    layer = spec.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+    return f"{label} (layer {layer!r})" if is_layer and isinstance(layer, str) else label
 
 
 def check_classes(ctx: ClassLookup, config) -> None:

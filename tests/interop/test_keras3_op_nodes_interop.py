@@ -119,3 +119,21 @@ def test_keras3_renamed_and_new_arguments_load(tmp_path):
     again = k3.models.load_model(str(tmp_path / "again.keras"))
     assert abs(float(again.layers[-1].negative_slope) - 0.1) < 1e-6
     assert_close_outputs(_tf_run(again, data), expected)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_unsupported_keras3_operations_are_all_listed_with_their_layers(tmp_path, suffix):
+    from numkeras.saving.serialization import UnknownClassError
+
+    k3 = keras3()
+    x = k3.Input((4,), name="x")
+    outs = [k3.ops.sort(x), k3.ops.arctan(x), k3.ops.relu(x), k3.layers.Dense(2)(x)]
+    path = str(tmp_path / f"bad{suffix}")
+    k3.Model(x, outs).save(path)
+    with pytest.raises(UnknownClassError) as err:
+        nk.models.load_model(path)
+    msg = str(err.value)
+    assert msg.startswith(path) and msg.count(path) == 1
+    for op, layer in (("Sort", "'sort'"), ("Arctan", "'arctan'")):
+        assert op in msg and layer in msg
+    assert "Relu" not in msg and "Dense" not in msg
