@@ -26,7 +26,8 @@ import inspect
 import numpy as np
 
 from numkeras.export import activations as act
-from numkeras.export.graph import LoweringError, Value, _elem_type
+from numkeras.export.graph import LoweringError, Value
+from numkeras.export.tfops_array import _arg, _axes, lower_array
 
 _BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "truediv": "Div",
            "divide": "Div", "maximum": "Max", "minimum": "Min", "pow": "Pow",
@@ -95,16 +96,6 @@ def _tf_name(function: str) -> str:
     return {"swish": "silu", "floor_div": "floordiv", "mod": "floormod"}.get(function, function)
 
 
-def _arg(a: dict, *names, index: int | None = None, default=None):
-    for n in names:
-        if n in a and a[n] is not None:
-            return a[n]
-    pos = a.get("*", [])
-    if index is not None and len(pos) > index:
-        return pos[index]
-    return default
-
-
 def _operand(b, v, like: Value | None):
     """``(tensor name, dtype)`` of an operand; constants take ``like``'s dtype."""
     if isinstance(v, Value):
@@ -125,13 +116,6 @@ def _pair(b, x, y):
     return xn, yn, xd
 
 
-def _axes(axis, ndim: int) -> list[int] | None:
-    if axis is None:
-        return None
-    axes = np.asarray(axis).reshape(-1).tolist()
-    return [int(a) % ndim for a in axes]
-
-
 def _reduce(b, name: str, x: Value, a: dict) -> str:
     axes = _axes(_arg(a, "axis", "reduction_indices"), x.ndim)
     keep = 1 if (_arg(a, "keepdims", default=False) or a.get("keep_dims")) else 0
@@ -141,86 +125,6 @@ def _reduce(b, name: str, x: Value, a: dict) -> str:
         return b.op(op, [b.native(x)] + ([b.ints(axes)] if axes is not None else []),
                     keepdims=keep)
     return b.op(op, [b.native(x)], keepdims=keep, **({"axes": axes} if axes is not None else {}))
-
-
-def _scalar(b, value, dtype) -> str:
-    """A 0-d constant (``Constant`` node: the builder's initializers are at least 1-D)."""
-    from onnx import numpy_helper
-
-    return b.op("Constant", [], "scalar",
-                value=numpy_helper.from_array(np.array(value, dtype=dtype)))
-
-
-def _target_shape(b, shape) -> str:
-    """A reshape target: constant ints, or a list mixing ints and int Keras tensors."""
-    if isinstance(shape, Value):
-        return b.op("Cast", [b.native(shape)], to=_elem_type(np.int64))
-    entries = list(shape) if isinstance(shape, (list, tuple)) else \
-        np.asarray(shape).reshape(-1).tolist()
-    if not any(isinstance(e, Value) for e in entries):
-        if 0 in entries:
-            raise LoweringError("a zero-sized target shape is not lowered")
-        return b.ints(entries)
-    parts = []
-    for e in entries:
-        if isinstance(e, Value):
-            v = b.op("Cast", [b.native(e)], to=_elem_type(np.int64))
-            parts.append(b.op("Reshape", [v, b.ints([1])]))
-        elif int(e) == 0:
-            raise LoweringError("a zero-sized target shape is not lowered")
-        else:
-            parts.append(b.ints([int(e)]))
-    return b.op("Concat", parts, "target_shape", axis=0)
-
-
-def _getitem(b, x: Value, spec) -> str:
-    if not isinstance(spec, (list, tuple)):
-        spec = [spec]
-    from numkeras.ops.tf_array import _slice_entry
-
-    key = [_slice_entry(e) for e in spec]
-    if any(isinstance(k, (np.ndarray, Value, bool)) for k in key):
-        raise LoweringError("tensor or boolean indices are not lowered")
-    n_axes = sum(1 for k in key if k is not None and k is not Ellipsis)
-    starts, ends, steps, axes, squeeze, unsqueeze = [], [], [], [], [], []
-    i = o = 0
-    big = np.iinfo(np.int64).max
-    for k in key:
-        if k is Ellipsis:
-            span = x.ndim - n_axes
-            i, o = i + span, o + span
-        elif k is None:
-            unsqueeze.append(o)
-            o += 1
-        elif isinstance(k, int):
-            starts.append(k)
-            ends.append(k + 1 if k != -1 else big)
-            steps.append(1)
-            axes.append(i)
-            squeeze.append(i)
-            i += 1
-        else:
-            step = 1 if k.step is None else int(k.step)
-            if step > 0:
-                start = 0 if k.start is None else int(k.start)
-                stop = big if k.stop is None else int(k.stop)
-            else:
-                start = -1 if k.start is None else int(k.start)
-                stop = -big - 1 if k.stop is None else int(k.stop)
-            starts.append(start)
-            ends.append(stop)
-            steps.append(step)
-            axes.append(i)
-            i, o = i + 1, o + 1
-    y = b.native(x)
-    if axes:
-        y = b.op("Slice", [y, b.ints(starts), b.ints(ends), b.ints(axes), b.ints(steps)],
-                 "getitem")
-    if squeeze:
-        y = b.op("Squeeze", [y, b.ints(squeeze)])
-    if unsqueeze:
-        y = b.op("Unsqueeze", [y, b.ints(unsqueeze)])
-    return y
 
 
 def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cases
@@ -279,66 +183,9 @@ def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cas
     if name.startswith("reduce_") and name in ("reduce_sum", "reduce_mean", "reduce_max",
                                                "reduce_min", "reduce_prod"):
         return _reduce(b, name, x, a)
-    if name == "cast":
-        from numkeras.ops.tf_array import dtype_of
-
-        target = dtype_of(a["dtype"])  # float -> int: ONNX's Cast truncates, as TF
-        return b.op("Cast", [src], to=_elem_type(target))
-    if name == "identity":
-        return b.op("Identity", [src])
-    if name == "reshape":
-        return b.op("Reshape", [src, _target_shape(b, a.get("shape"))])
-    if name == "shape":
-        out = a.get("out_type")
-        from numkeras.ops.tf_array import dtype_of
-
-        return b.op("Cast", [b.op("Shape", [src])], "shape",
-                    to=_elem_type(dtype_of(out) or np.int32))
-    if name in ("argmax", "argmin"):
-        axis = _arg(a, "axis", "dimension")
-        y = b.op("ArgMax" if name == "argmax" else "ArgMin", [src], name,
-                 axis=0 if axis is None else int(axis) % x.ndim, keepdims=0)
-        out = np.dtype(str(a.get("output_type") or "int64").replace("tf.", ""))
-        return y if out == np.int64 else b.op("Cast", [y], to=_elem_type(out))
-    if name == "cumsum":
-        return b.op("CumSum", [src, _scalar(b, int(_arg(a, "axis", default=0)), np.int64)],
-                    "cumsum", exclusive=int(bool(a.get("exclusive"))),
-                    reverse=int(bool(a.get("reverse"))))
-    if name == "gather":
-        indices, axis = a.get("indices"), _arg(a, "axis", default=0)
-        if a.get("batch_dims"):
-            raise LoweringError("gather with batch_dims is not lowered")
-        idx = b.native(indices) if isinstance(indices, Value) else b.ints(
-            np.asarray(indices).tolist())
-        if isinstance(indices, Value) and indices.dtype != np.int64:
-            idx = b.op("Cast", [idx], to=_elem_type(np.int64))
-        # negative indices are an error in the NumPy engine; ONNX would count from the end
-        idx = b.op("Where", [b.op("Less", [idx, b.ints(0)]), b.ints(2**62), idx])
-        return b.op("Gather", [src, idx], "gather", axis=int(axis) % x.ndim)
-    if name == "pad":
-        mode = str(a.get("mode", "CONSTANT")).upper()
-        if mode not in ("CONSTANT", "REFLECT") or isinstance(a.get("paddings"), Value):
-            raise LoweringError(f"pad mode {mode} (or computed paddings) is not lowered")
-        widths = np.asarray(a["paddings"]).astype(np.int64).reshape(-1, 2)
-        pads = b.ints(list(widths[:, 0]) + list(widths[:, 1]))
-        if mode == "REFLECT":
-            return b.op("Pad", [src, pads], "pad", mode="reflect")
-        value = _scalar(b, a.get("constant_values", 0), x.dtype)
-        return b.op("Pad", [src, pads, value], "pad", mode="constant")
-    if name == "transpose":
-        perm = _arg(a, "perm")
-        perm = list(range(x.ndim))[::-1] if perm is None else [int(p) for p in perm]
-        return b.op("Transpose", [src], perm=perm)
-    if name == "expand_dims":
-        axis = int(_arg(a, "axis", "dim"))
-        return b.op("Unsqueeze", [src, b.ints([axis % (x.ndim + 1)])])
-    if name == "squeeze":
-        axes = _arg(a, "axis", "squeeze_dims")
-        if axes is None:
-            if None in spec.shape[1:] or None in x.shape[1:]:
-                raise LoweringError("squeeze without axes over unknown sizes is not lowered")
-            axes = [i for i, d in enumerate(x.shape) if d == 1]
-        return b.op("Squeeze", [src, b.ints(_axes(axes, x.ndim))])
+    done = lower_array(b, name, a, x, src, spec)
+    if done is not None:
+        return done
     if name in ("concat", "stack", "add_n"):
         values = list(_arg(a, "values", "inputs", "xs", index=0))
         like = next((v for v in values if isinstance(v, Value)), None)
@@ -381,11 +228,6 @@ def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cas
             raise LoweringError("where without x and y (indices) is not lowered")
         xn, yn, _ = _pair(b, xv, yv)
         return b.op("Where", [b.native(cond), xn, yn])
-    if name == "tile":
-        mult = a.get("multiples")
-        if isinstance(mult, Value):
-            raise LoweringError("computed multiples are not lowered")
-        return b.op("Tile", [src, b.ints(np.asarray(mult).reshape(-1).tolist())])
     if name == "bias_add":
         bias = a.get("bias")
         bn = _operand(b, bias, x)[0]
@@ -399,8 +241,6 @@ def _lower(b, name: str, a: dict, call) -> str:  # noqa: C901 - one table of cas
                   keepdims=1)
         eps = c(_arg(a, "epsilon", default=1e-12))
         return b.op("Mul", [src, b.op("Reciprocal", [b.op("Sqrt", [b.op("Max", [sq, eps])])])])
-    if name == "getitem":
-        return _getitem(b, x, _arg(a, "slice_spec", index=1))
     raise LoweringError("this function has no ONNX lowering")
 
 
