@@ -23,13 +23,12 @@ buffer (no copy of the model is made).
 
 from __future__ import annotations
 
-import numpy as np
-
 from numkeras.saving import h5write
 from numkeras.saving.hdf5.layout import (
     BACKEND,
     KERAS_VERSION,
     TOP_LEVEL_GROUP,
+    chunk_string_list,
     import_h5py,
     legacy_weights,
     own_weights,
@@ -116,20 +115,21 @@ def write_groups(f, model, groups: list[tuple[str, list]], filepath: str = "") -
     save_attributes(f, "layer_names", [layer.name for layer in model.layers])
     write_string_scalar(f, "backend", BACKEND)
     write_string_scalar(f, "keras_version", KERAS_VERSION)
+    make = h5write.Creator()  # h5py's low-level API: many small layers save fast
     for group_name, weights in groups:
-        g = f.create_group(group_name)
-        save_attributes(g, "weight_names", [w.name for w in weights])
+        g = make.group(f.id, group_name)
+        for i, chunk in enumerate(chunks := chunk_string_list(
+                [w.name.encode("utf8") for w in weights])):
+            make.attribute(g, "weight_names" if len(chunks) == 1 else f"weight_names{i}",
+                           chunk)
         for w in weights:
             try:
-                _write_weight(g, w)
-            except (OSError, ValueError, TypeError) as exc:
+                _write_weight(make, g, w)
+            except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
                 raise type(exc)(f"Could not write weight {w.name!r} of layer {group_name!r} "
                                 f"to {filepath or f.file.filename}: {exc}") from exc
 
 
-def _write_weight(group, variable) -> None:
+def _write_weight(make, group, variable) -> None:
     """One dataset, written straight from the variable's buffer."""
-    value = variable.value
-    dset = group.create_dataset(variable.name, shape=value.shape, dtype=value.dtype)
-    if value.size:
-        dset.write_direct(np.ascontiguousarray(value))
+    make.dataset(group, variable.name, variable.value)

@@ -34,10 +34,18 @@ def _name(obj) -> str | None:
 def write_vars(h5file, entries) -> None:
     """Write each entry's ``vars`` group: what its ``save_own_variables`` stored (variables are
     written straight from their buffers, no copy)."""
+    make = h5write.Creator()  # h5py's low-level API: many small layers save fast
     for entry in entries:
-        group = write_group(h5file, entry.path, _name(entry.obj), [])
+        gid = make.group(h5file.id, f"{entry.path}/vars" if entry.path else "vars")
+        name = _name(entry.obj)
+        if name is not None:
+            make.attribute(gid, "name", name)  # Keras 3 writes it; tf-keras ignores it
         for key, value in zip(entry.keys, entry.variables):
-            write_dataset(group, key, np.asarray(value))
+            value = np.asarray(value)
+            if value.dtype.name == "bfloat16":  # Keras 3's raw layout and dtype attribute
+                write_dataset(import_h5py().Group(gid), key, value)
+            else:
+                make.dataset(gid, key, value)
 
 
 def save_h5(model, filepath: str) -> None:

@@ -90,11 +90,11 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     calls = []
     real = writer._write_weight
 
-    def failing(group, variable):
+    def failing(make, group, variable):
         calls.append(variable.name)
         if len(calls) == 3:
             raise OSError("disk full")
-        return real(group, variable)
+        return real(make, group, variable)
 
     monkeypatch.setattr(writer, "_write_weight", failing)
     with pytest.raises(OSError, match="disk full"):
