@@ -441,6 +441,21 @@ def top_k(x, k, sorted=True):  # noqa: A002
     return M.top_k(_tensor(x), k)
 
 
+@_op("Resize", "image", config=("size", "interpolation", "antialias", "crop_to_aspect_ratio",
+                                 "pad_to_aspect_ratio", "fill_mode", "fill_value",
+                                 "data_format"))
+def image_resize(images, size, interpolation="bilinear", antialias=False,
+                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_mode="constant",
+                 fill_value=0.0, data_format=None):
+    """``keras.ops.image.resize`` of channels-last images (TF's ``tf.image.resize``, which
+    Keras 3 calls; bilinear or nearest, without cropping or padding to the aspect ratio)."""
+    if crop_to_aspect_ratio or pad_to_aspect_ratio or data_format not in (None,
+                                                                         "channels_last"):
+        raise ValueError("image.resize: numkeras resizes channels-last images without "
+                         "cropping or padding to the aspect ratio.")
+    return A.image_resize(_tensor(images), size, method=interpolation, antialias=antialias)
+
+
 def convert_to_tensor(x, dtype=None):
     """``x`` as an array (``dtype`` if given)."""
     return M.to_tensor(x, A.dtype_of(dtype))

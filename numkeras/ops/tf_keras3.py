@@ -242,6 +242,15 @@ def _key_list(named):  # both save x[a, b]'s key as a list
     return named
 
 
+def _channels_last(named):  # tf.image.resize takes channels-last images only
+    if named.get("data_format") not in (None, "channels_last"):
+        raise Untranslatable("tf.image.resize takes channels-last images only")
+    named["data_format"] = "channels_last"
+    if hasattr(named.get("interpolation"), "value"):  # a tf.image.ResizeMethod
+        named["interpolation"] = named["interpolation"].value
+    return named
+
+
 # -- the table -----------------------------------------------------------------------------------
 _X = (("x", "x"),)
 _XY = (("x", "x1"), ("y", "x2"))
@@ -350,6 +359,11 @@ RULES: list = [
          k3_fixed={"sparse": False}, to_k3=_one_hot_to_k3, to_tf=_one_hot_to_k3),
     Rule("zeros_like", "ZerosLike", (("input", "x"), ("dtype", "dtype"))),
     Rule("ones_like", "OnesLike", (("input", "x"), ("dtype", "dtype"))),
+    Rule("image.resize", "Resize", (("images", "images"), ("size", "size"),
+                                    ("method", "interpolation"), ("antialias", "antialias")),
+         k3_fixed={"crop_to_aspect_ratio": False, "pad_to_aspect_ratio": False,
+                   "fill_mode": "constant", "fill_value": 0.0, "data_format": "channels_last"},
+         to_k3=_channels_last, to_tf=_channels_last),
     Rule("__operators__.getitem", "GetItem", (("tensor", "x"), ("slice_spec", "key")),
          to_k3=_key_list, to_tf=_key_list),
 ]
@@ -461,6 +475,8 @@ def to_tf(operation: str, config: dict, args: list, kwargs: dict) -> tuple:
     named = {**{k: v for k, v in defaults.items() if k in spec.config}, **config,
              **dict(zip(spec.call, args)), **kwargs}
     named.pop("name", None)
+    if rule.to_tf is not None:
+        named = rule.to_tf(named)
     mapped = {k3 for _, k3 in rule.names}
     for key, value in named.items():
         if key in mapped:
@@ -471,8 +487,6 @@ def to_tf(operation: str, config: dict, args: list, kwargs: dict) -> tuple:
     reason = rule.check(named) if rule.check else None
     if reason:
         raise Untranslatable(f"{operation}: {reason}")
-    if rule.to_tf is not None:
-        named = rule.to_tf(named)
     tf_kwargs = {tf: named[k3] for tf, k3 in rule.names[1:] if k3 in named}
     tf_kwargs.update(rule.tf_fixed)
     return rule.tf, named[rule.names[0][1]], tf_kwargs

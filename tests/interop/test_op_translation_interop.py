@@ -81,6 +81,8 @@ def _tf_keras_model():
         tf.math.sigmoid(x) * tf.math.tanh(x), tf.math.exp(-x * x), tf.math.square(x),
         tf.math.floor(x) + tf.math.ceil(x) + tf.math.round(x), tf.nn.relu(x) ** 2,
         tf.math.reciprocal(x + 5.0), tf.math.sin(x) + tf.math.cos(x),
+        tf.image.resize(tf.expand_dims(x, -1), (8, 9)),
+        tf.image.resize(tf.expand_dims(x, -1), (3, 2), "nearest"),
     ]
     return k.Model([x, ids], outs), k
 
@@ -135,6 +137,8 @@ def _keras3_model():
         ops.sigmoid(x) * ops.tanh(x), ops.exp(-x * x), ops.square(x) - ops.sqrt(ops.abs(x)),
         ops.floor(x) + ops.ceil(x) + ops.round(x), ops.relu(x), ops.reciprocal(x + 5.0),
         ops.sin(x) + ops.cos(x), ops.log(ops.abs(x) + 1.0),
+        k3.ops.image.resize(ops.expand_dims(x, -1), (8, 9)),
+        k3.ops.image.resize(ops.expand_dims(x, -1), (3, 2), interpolation="nearest"),
     ]
     return k3.Model([x, ids], outs)
 

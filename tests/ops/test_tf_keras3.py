@@ -149,7 +149,8 @@ def test_every_rule_round_trips_through_the_other_spelling():
                   if params[k].default is not params[k].empty}
         config.update({"newshape": [-1, 24], "repeats": [1, 2, 1], "indices_or_sections": 2,
                        "shift": 1, "num_classes": 3, "k": 2, "x_min": 0.0, "x_max": 1.0,
-                       "dtype": "float32", "pad_width": [[0, 0]] * 3, "axis": 1})
+                       "dtype": "float32", "pad_width": [[0, 0]] * 3, "axis": 1,
+                       "size": [4, 4], "data_format": "channels_last"})
         config = {k: v for k, v in config.items() if k in spec.config}
         config.update({k: v for k, v in rule.k3_fixed.items()})
         if rule.op == "Flip":  # tf.reverse takes a list of axes
