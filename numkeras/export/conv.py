@@ -25,6 +25,31 @@ def _input(b: GraphBuilder, layer, x: Value) -> tuple[str, bool]:
     return b.channels_first(x), True
 
 
+#: ``Value._layouts`` keys: a ZeroPadding output's ``(source value, pads, data_format)``, and
+#: whether a value is known to be >= 0 (after ReLU).
+ZERO_PAD, NONNEG = "zero_pad", "nonneg"
+
+
+def _input_pads(b, layer, x: Value, padding: str, kernel, strides, dilations=None,
+                is_max_pool: bool = False) -> tuple[str, bool, dict]:
+    """:func:`_input` and :func:`_pads`, with a ZeroPadding layer right before a ``valid``
+    convolution (or a max pool of non-negative values, padding smaller than the window)
+    folded into the layer's own padding: no Pad node (it is pruned unless used elsewhere)
+    and no layout conversion around it in ONNX Runtime's blocked layout."""
+    held = x._layouts.get(ZERO_PAD)
+    if padding == "valid" and held is not None:
+        source, spatial, data_format = held
+        fits = data_format == layer.data_format and len(spatial) == layer.rank
+        if is_max_pool:
+            fits = fits and source._layouts.get(NONNEG) and all(
+                max(p) < k for p, k in zip(spatial, kernel))
+        if fits:
+            src, cf = _input(b, layer, source)
+            return src, cf, {"pads": [p[0] for p in spatial] + [p[1] for p in spatial]}
+    src, cf = _input(b, layer, x)
+    return src, cf, _pads(padding, kernel, strides, dilations)
+
+
 def _pads(padding: str, kernel, strides, dilations=None) -> dict:
     """Padding attributes: TF's SAME is SAME_UPPER; with stride 1 it is the fixed
     ``eff - 1`` split (the half rounded down first), which also works with dilations."""
@@ -52,14 +77,18 @@ def _finish(b, layer, call, y: str, cf: bool) -> list[Value]:
         bias = np.asarray(layer.bias.value)
         y = b.op("Add", [y, b.const(bias.reshape((-1,) + (1,) * layer.rank), "bias")])
     v = call.out(y, cf=cf)
-    return [call.out(act.activation(b, layer.activation, y, v), cf=cf)]
+    out = call.out(act.activation(b, layer.activation, y, v), cf=cf)
+    if getattr(layer.activation, "__name__", "") in ("relu", "relu6"):
+        out._layouts[NONNEG] = True
+    return [out]
 
 
 def conv(b, layer, call):
-    src, cf = _input(b, layer, call.x)
     padding = layer.padding
+    src, cf, pads = _input_pads(b, layer, call.x, padding, layer.kernel_size, layer.strides,
+                                layer.dilation_rate)
     if padding == "causal":
-        src, padding = _causal(b, layer, src), "valid"
+        src, padding, pads = _causal(b, layer, src), "valid", {"auto_pad": "VALID"}
     if winograd.worthwhile(layer, call.x, padding):
         y, tall = winograd.conv3x3(b, layer, src, call.x)
         out = call.out(y, cf=cf)
@@ -68,8 +97,7 @@ def conv(b, layer, call):
     w = b.const(_to_onnx_kernel(np.asarray(layer.kernel.value)), "kernel")
     y = b.op("Conv", [src, w], strides=list(layer.strides),
              dilations=list(layer.dilation_rate), group=int(layer.groups),
-             kernel_shape=list(layer.kernel_size),
-             **_pads(padding, layer.kernel_size, layer.strides, layer.dilation_rate))
+             kernel_shape=list(layer.kernel_size), **pads)
     return _finish(b, layer, call, y, cf)
 
 
@@ -81,21 +109,23 @@ def _depthwise_weight(kernel: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w.reshape((cin * mult, 1) + kernel.shape[:rank]))
 
 
-def _depthwise(b, layer, src: str, padding: str) -> str:
+def _depthwise(b, layer, src: str, padding: str, pads: dict | None = None) -> str:
     kernel = np.asarray(layer.depthwise_kernel.value)
     w = b.const(_depthwise_weight(kernel), "depthwise_kernel")
     return b.op("Conv", [src, w], strides=list(layer.strides),
                 dilations=list(layer.dilation_rate), group=int(kernel.shape[-2]),
                 kernel_shape=list(layer.kernel_size),
-                **_pads(padding, layer.kernel_size, layer.strides, layer.dilation_rate))
+                **(pads or _pads(padding, layer.kernel_size, layer.strides,
+                                 layer.dilation_rate)))
 
 
 def depthwise_conv(b, layer, call):
-    src, cf = _input(b, layer, call.x)
     padding = layer.padding
+    src, cf, pads = _input_pads(b, layer, call.x, padding, layer.kernel_size, layer.strides,
+                                layer.dilation_rate)
     if padding == "causal":
-        src, padding = _causal(b, layer, src), "valid"
-    return _finish(b, layer, call, _depthwise(b, layer, src, padding), cf)
+        src, padding, pads = _causal(b, layer, src), "valid", None
+    return _finish(b, layer, call, _depthwise(b, layer, src, padding, pads), cf)
 
 
 def separable_conv(b, layer, call):
@@ -147,10 +177,15 @@ def _pool(op: str):
             out = call.out(held[0], cf=layer.data_format == "channels_last")
             out._layouts[winograd.TALL] = held[1]
             return [out]
-        src, cf = _input(b, layer, call.x)
+        if op == "MaxPool":  # (an average would count the zeros: no folding)
+            src, cf, pads = _input_pads(b, layer, call.x, layer.padding, layer.pool_size,
+                                        layer.strides, is_max_pool=True)
+        else:
+            src, cf = _input(b, layer, call.x)
+            pads = _pads(layer.padding, layer.pool_size, layer.strides)
         attrs = {"count_include_pad": 0} if op == "AveragePool" else {}
         y = b.op(op, [src], strides=list(layer.strides), kernel_shape=list(layer.pool_size),
-                 **_pads(layer.padding, layer.pool_size, layer.strides), **attrs)
+                 **pads, **attrs)
         return [call.out(y, cf=cf)]
     return lower
 
@@ -190,7 +225,11 @@ def zero_padding(b, layer, call):
     for axis, (before, after) in zip(_spatial_axes(layer), layer.padding):
         p = b.physical_axis(x, axis)
         pads[p], pads[x.ndim + p] = before, after
-    return [call.out(b.op("Pad", [x.name, b.ints(pads)], "pad"), cf=x.cf)]
+    out = call.out(b.op("Pad", [x.name, b.ints(pads)], "pad"), cf=x.cf)
+    out._layouts[ZERO_PAD] = (x, [tuple(p) for p in layer.padding], layer.data_format)
+    if x._layouts.get(NONNEG):
+        out._layouts[NONNEG] = True
+    return [out]
 
 
 def cropping(b, layer, call):

@@ -28,7 +28,10 @@ def dense(b: GraphBuilder, layer, call) -> list[Value]:
 
 def activation_layer(b, layer, call):
     x = call.x
-    return [call.out(act.activation(b, layer.activation, x.name, x), cf=x.cf)]
+    out = call.out(act.activation(b, layer.activation, x.name, x), cf=x.cf)
+    if getattr(layer.activation, "__name__", "") in ("relu", "relu6"):
+        out._layouts["nonneg"] = True  # lets a padded max pool pad by itself (conv.py)
+    return [out]
 
 
 def identity(b, layer, call):
@@ -41,7 +44,10 @@ def relu_layer(b, layer, call):
     x = call.x
     max_value = None if layer.max_value is None else float(layer.max_value)
     y = act.relu(b, x.name, x, float(layer.negative_slope), max_value, float(layer.threshold))
-    return [call.out(y, cf=x.cf)]
+    out = call.out(y, cf=x.cf)
+    if float(layer.negative_slope) == 0 and float(layer.threshold) >= 0:
+        out._layouts["nonneg"] = True
+    return [out]
 
 
 def leaky_relu_layer(b, layer, call):
