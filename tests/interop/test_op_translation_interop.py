@@ -199,3 +199,45 @@ def test_conversions_without_exact_equivalents_are_refused_in_one_error(tmp_path
         assert name in msg
     assert "'relu'" not in msg
     assert not (tmp_path / "tfk2.h5").exists()
+
+
+def test_numkeras_built_models_convert_to_the_other_style(tmp_path):
+    """numkeras's own graphs: operators and TFOpLambda written in Keras 3 style load in
+    Keras 3, and numkeras.ops (Keras 3 operations) written in tf-keras style load in tf-keras,
+    with numkeras's outputs."""
+    from numkeras import ops
+    from numkeras.layers import TFOpLambda
+
+    inputs = _inputs()
+    nk.backend.clear_session()
+    x = nk.Input((4, 6), name="x")
+    ids = nk.Input((4,), dtype="int32", name="ids")
+    h = nk.layers.Dense(6, name="dense")(x)
+    tf_style = nk.Model([x, ids], [
+        TFOpLambda("nn.relu")(h * 2.0 - 1.0) + x, (x @ TFOpLambda("transpose")(h, [0, 2, 1])),
+        TFOpLambda("math.reduce_mean")(x, axis=-1, keepdims=True), x[:, 1:, ::2],
+        TFOpLambda("concat")([x, h], -1), TFOpLambda("compat.v1.gather")(x, ids % 4, axis=1),
+        TFOpLambda("nn.softmax")(x), TFOpLambda("split")(x, [2, 4], axis=-1)[0],
+        TFOpLambda("cast")(TFOpLambda("math.not_equal")(ids, 0), "float32"), abs(x) ** 2,
+    ])
+    tf_style.set_weights(random_weights(tf_style))
+    expected = tf_style.predict(inputs)
+    tf_style.save(str(tmp_path / "a.keras"))
+    loaded = keras3().models.load_model(str(tmp_path / "a.keras"))
+    _same(_run(loaded, inputs), expected)
+
+    nk.backend.clear_session()
+    x = nk.Input((4, 6), name="x")
+    ids = nk.Input((4,), dtype="int32", name="ids")
+    h = nk.layers.Dense(6, name="dense")(x)
+    k3_style = nk.Model([x, ids], [
+        ops.relu(ops.multiply(h, 2.0)), ops.mean(x, axis=-1), ops.transpose(x, (0, 2, 1)),
+        ops.take(x, ids % 4, axis=1), ops.pad(x, [[0, 0], [1, 1], [0, 0]], mode="symmetric"),
+        ops.split(x, [2], axis=-1)[1], ops.clip(x, -0.5, 0.5), ops.gelu(x),
+        ops.leaky_relu(x, 0.3), ops.one_hot(ids, 8), ops.tile(x, [1, 1, 2]),
+    ])
+    k3_style.set_weights(random_weights(k3_style))
+    expected = k3_style.predict(inputs)
+    k3_style.save(str(tmp_path / "b.h5"))
+    loaded = tf_keras().models.load_model(str(tmp_path / "b.h5"))
+    _same(_run(loaded, inputs), expected)
