@@ -57,8 +57,7 @@ def _h5_reader(path: str):
             return memmap(spec)
         from numkeras.saving import h5common
 
-        h5py = h5common.import_h5py()
-        with h5py.File(path, "r") as f:
+        with h5common.open_file(path, path) as f:  # checked as when it was indexed
             return np.asarray(f[spec.key][()])
     return read_one
 
@@ -72,10 +71,9 @@ def read_h5(path: str, fmt: str) -> WeightsMapping:
     from numkeras.saving import h5common
     from numkeras.saving.hdf5.layout import TOP_LEVEL_GROUP, load_attributes
 
-    h5py = h5common.import_h5py()
     size = os.path.getsize(path)
     specs: list[WeightSpec] = []
-    with h5py.File(path, "r") as f:
+    with h5common.open_file(path, path) as f:  # hanging global heaps refused first
         root = f["model_weights"] if fmt == "h5-model" else f
         layers = load_attributes(root, "layer_names")
         groups = [(root, name) for name in layers]
@@ -94,6 +92,10 @@ def read_h5(path: str, fmt: str) -> WeightsMapping:
                     raise ValueError(f"{path}: layer {layer!r} lists weight {name!r}, but the "
                                      "dataset is missing.")
                 ds = g[name]
+                # the loaders' accepted features: numbers stored in this file, nothing
+                # external, linked or virtual (read_weights must not read another file)
+                h5common.check_dataset(ds, path, f"weight {name!r} of layer {layer!r}",
+                                       link=g.get(name, getlink=True), file=f, dtypes=True)
                 dtype = np.dtype(ds.dtype)
                 key = name if name not in seen else f"{layer}/{name}"
                 seen.add(key)

@@ -292,3 +292,25 @@ def test_global_heap_hidden_under_a_dataset_extent_is_still_checked(tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail("HDF5 hung on a damaged global heap hidden under a dataset's extent")
     assert out.stdout.count("CLEAN") == 2, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["external", "external_link", "soft_link", "virtual",
+                                  "committed"])
+@pytest.mark.parametrize("fmt", HDF5_FORMATS)
+def test_read_weights_refuses_hostile_datasets(tmp_path, fmt, kind):
+    """read_weights (and diff/convert through it) accepts the same HDF5 features as the
+    loaders: the legacy .h5 reader read a bias from an external file or a virtual
+    dataset's fill value."""
+    from numkeras.saving.weights import read_weights
+
+    folder = str(tmp_path)
+    path = FORMATS[fmt].save(small_model(1), folder)
+    change, patch = _make(kind, folder)
+    _tamper(fmt, path, change, patch)
+    with pytest.raises(CLEAN_ERRORS) as info:
+        with read_weights(path) as mapping:
+            values = {name: np.asarray(mapping[name]) for name in mapping}
+            raise AssertionError(f"read without error: {values}")
+    assert not isinstance(info.value, AssertionError), info.value
+    names = [os.path.basename(p) for p in [path] + _hdf5_files(fmt, path)]
+    assert any(name in str(info.value) for name in names), info.value
