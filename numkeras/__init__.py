@@ -14,7 +14,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"activations", "applications", "backend", "config", "constraints", "initializers",
-               "layers", "models", "optimizers", "regularizers", "saving", "train", "utils", "cli"}
+               "layers", "models", "ops", "optimizers", "regularizers", "saving", "train", "utils",
+               "cli"}
 _ATTRS = {
     "Model": ("numkeras.engine.training", "Model"),
     "Sequential": ("numkeras.engine.sequential", "Sequential"),

@@ -172,3 +172,15 @@ def test_every_rule_round_trips_through_the_other_spelling():
         assert back[0] == rule.op, rule
         assert back[1] == config, (rule, back[1])
         assert back[2] == args, rule
+
+
+def test_numkeras_ops_is_reached_as_keras_ops_is():
+    """``import numkeras as keras; keras.ops.mean(...)`` in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, numkeras as keras; "
+            "print(keras.ops.mean(np.array([1.0, 3.0], np.float32)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "2.0"
