@@ -50,8 +50,12 @@ def input_names(model) -> list[str]:
     return [t._keras_history[0].name for t in model.inputs]
 
 
-def to_onnx(model, opset: int = OPSET):
-    """The ONNX ``ModelProto`` computing ``model``'s inference forward pass."""
+def to_onnx(model, opset: int = OPSET, in_memory: dict | None = None):
+    """The ONNX ``ModelProto`` computing ``model``'s inference forward pass.
+
+    ``in_memory``: a dict that receives the large constants (name -> array) instead of the
+    proto, whose initializers then only name them (ONNX Runtime's external initializers).
+    """
     require("onnx")
     from numkeras.export.graph import GraphBuilder
     from numkeras.export.walk import find_unlowerable, lower_graph
@@ -66,7 +70,7 @@ def to_onnx(model, opset: int = OPSET):
         raise LoweringError(f"Layer {layer.name!r} (class {type(layer).__name__}) cannot be "
                             f"exported to ONNX: {why}. Custom layers, Lambda layers and "
                             "subclassed models have no ONNX lowering.")
-    b = GraphBuilder(opset)
+    b = GraphBuilder(opset, in_memory)
     inputs = [b.add_input(name, t.shape, t.dtype)
               for name, t in zip(input_names(model), model.inputs)]
     outputs = lower_graph(b, model, inputs)

@@ -56,8 +56,11 @@ def to_cl_perm(rank: int) -> list[int]:
 class GraphBuilder:
     """Collects nodes, initializers, inputs and outputs; :meth:`model` makes the proto."""
 
-    def __init__(self, opset: int = 17):
+    def __init__(self, opset: int = 17, in_memory: dict | None = None):
         self.opset = opset
+        #: if a dict: constants of at least IN_MEMORY_BYTES are kept here (name -> array),
+        #: their initializers only point to them (for ONNX Runtime's external initializers)
+        self.in_memory = in_memory
         self.nodes: list = []
         self.initializers: list = []
         self.inputs: list = []
@@ -99,6 +102,10 @@ class GraphBuilder:
             if key in self._consts:
                 return self._consts[key]
         name = self.fresh(hint)
+        if self.in_memory is not None and arr.nbytes >= IN_MEMORY_BYTES:
+            self.initializers.append(_placeholder(arr, name))
+            self.in_memory[name] = np.ascontiguousarray(arr)
+            return name
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         if key is not None:
             self._consts[key] = name
@@ -189,6 +196,9 @@ class GraphBuilder:
 
         nodes, used = self._live_nodes()
         inits = [t for t in self.initializers if t.name in used]
+        if self.in_memory is not None:
+            for name in [n for n in self.in_memory if n not in used]:
+                del self.in_memory[name]
         graph = helper.make_graph(nodes, graph_name, self.inputs, self.outputs, inits)
         opsets = [helper.make_opsetid("", self.opset)]
         if any(n.domain == "ai.onnx.ml" for n in nodes):  # LabelEncoder (IntegerLookup)
@@ -197,6 +207,21 @@ class GraphBuilder:
         model.ir_version = min(model.ir_version, 9)
         helper.set_model_props(model, {k: str(v) for k, v in metadata.items()})
         return model
+
+
+#: Size from which :class:`GraphBuilder` keeps a constant out of the proto when asked to.
+IN_MEMORY_BYTES = 1 << 16
+
+
+def _placeholder(arr: np.ndarray, name: str):
+    """An initializer whose data is external (ONNX Runtime is given the array itself)."""
+    from onnx import TensorProto
+
+    t = TensorProto(name=name, dims=arr.shape, data_type=_elem_type(arr.dtype),
+                    data_location=TensorProto.EXTERNAL)
+    entry = t.external_data.add()
+    entry.key, entry.value = "location", f"numkeras-in-memory/{name}"
+    return t
 
 
 def _live(nodes: list, outputs: set) -> tuple[list, set]:

@@ -6,6 +6,21 @@ Inputs are checked against the model's ``Input`` specs before dispatching; anyth
 not match exactly (rank, known dimensions, dtype kind) is left to the NumPy engine, so wrong
 inputs get the NumPy engine's errors. Writing into a weight's buffer directly
 (``variable.value[...] = ...``) is not seen; use ``assign``/``set_weights``.
+
+Tuning (measured with ONNX Runtime's per-node profiler on the applications, batch 8):
+
+- :func:`session_options`: ``ORT_ENABLE_ALL``, which on x86 runs convolutions in ONNX
+  Runtime's blocked channel layout (NCHWc) with bias, BatchNormalization and ReLU fused
+  into them; intra-op threads = the CPUs of the process's affinity mask, sequential
+  execution, ONNX Runtime's default thread spinning.
+- The export keeps that layout unbroken: no ``Pad`` between convolutions (a ZeroPadding
+  before a ``valid`` convolution is the convolution's own padding, ``conv.py``),
+  BatchNormalization as ONNX ``BatchNormalization`` (``norm.py``). Direct convolutions then
+  run close to the CPU's multiply-add peak, as TensorFlow's do; VGG16's large 3x3
+  convolutions use Winograd F(2x2, 3x3) to do fewer multiply-adds (``winograd.py``).
+- Weights of 64 KiB or more reach the session as arrays (external initializers, copied
+  once by ONNX Runtime) instead of inside the serialized proto: peak RSS while the session
+  is built is about one copy of the weights lower (VGG16: 2.45 -> 1.79 GB).
 """
 
 from __future__ import annotations
@@ -51,10 +66,16 @@ class OrtRunner:
 
         from numkeras.export import input_names, output_names, to_onnx
 
-        data = to_onnx(model).SerializeToString()  # the proto is freed before the session
-        self.session = ort.InferenceSession(data, session_options(),
-                                            providers=["CPUExecutionProvider"])
-        del data
+        # the weights go to ONNX Runtime as arrays (it copies them once), not through the
+        # proto and its serialized bytes (two more copies of every weight at the peak)
+        arrays: dict = {}
+        data = to_onnx(model, in_memory=arrays).SerializeToString()
+        options = session_options()
+        if arrays:
+            options.add_external_initializers(
+                list(arrays), [ort.OrtValue.ortvalue_from_numpy(a) for a in arrays.values()])
+        self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        del data, arrays, options
         self.input_names = input_names(model)
         self.output_names = output_names(model)
         self.specs = [(t.shape, np.dtype(t.dtype)) for t in model.inputs]
