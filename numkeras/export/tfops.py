@@ -67,6 +67,8 @@ _KERAS3 = {
     "Concatenate": ("concat", {"xs": "values"}), "Stack": ("stack", {}),
     "Softmax": ("softmax", {}), "LogSoftmax": ("log_softmax", {}),
     "Where": ("where", {}), "Einsum": ("einsum", {"operands": "inputs"}),
+    "GetItem": ("getitem", {"key": "slice_spec"}),
+    "Clip": ("clip_by_value", {"x_min": "clip_value_min", "x_max": "clip_value_max"}),
 }
 
 

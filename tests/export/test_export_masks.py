@@ -195,7 +195,9 @@ def test_tf_op_layers_and_keras3_operations():
             ops.concatenate([x, z], axis=1), ops.sqrt(ops.abs(x)),
             ops.cast(ops.logical_and(ops.any(ops.greater(x, 0.5), axis=-1),
                                      ops.all(ops.not_equal(z, 0.0), axis=-1)), "float32"),
-            t("cast")(t("math.reduce_any")(x > 1.0, axis=1), "float32")]
+            t("cast")(t("math.reduce_any")(x > 1.0, axis=1), "float32"),
+            layers.OperationLayer("GetItem")(x, (slice(None), slice(1, 3), 2)),
+            ops.clip(x, -0.5, 0.5)]
     data = [RNG.normal(size=(2, 4, 6)).astype(np.float32) for _ in range(2)]
     check_matches_numpy(Model([x, z], outs), data)
 
