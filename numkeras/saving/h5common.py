@@ -434,6 +434,9 @@ def raw_data_extents(h5file) -> list[tuple[int, int]]:
     return extents
 
 
+#: Files smaller than this are scanned whole (see :func:`check_global_heaps`).
+_SCAN_ALL_BELOW = 64 << 20
+
 # Files already checked, by identity (device, inode, size, mtime): one load opens the same
 # file several times (sniffing, then reading) and checks it once.
 _CHECKED: dict[tuple, None] = {}
@@ -476,7 +479,10 @@ def check_global_heaps(target, label: str, error: type = ValueError, h5file=None
             f.seek(offset)
             return f.read(n)
 
-        skip = raw_data_extents(h5file) if h5file is not None else []
+        # Below _SCAN_ALL_BELOW bytes, scanning everything costs less than listing the
+        # datasets' extents (one dataset open each: many small layers).
+        skip = raw_data_extents(h5file) if h5file is not None and \
+            length - start >= _SCAN_ALL_BELOW else []
         if skip:  # a dataset header could claim a collection's bytes: check those referenced
             from numkeras.saving.h5heaps import referenced_heaps
 
