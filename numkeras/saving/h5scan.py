@@ -95,9 +95,11 @@ def hard_tree(group) -> dict[str, int] | None:
         return True if info.type != hard or count[0] > MAX_OBJECTS else None
 
     try:
-        if group.id.links.visit(visit, info=True) is not None:
-            return None
-    except DAMAGE_ERRORS:
+        size = h5py.h5i.get_file_id(group.id).get_filesize()
+        with bounded_native_memory(_NATIVE_EXTRA + 4 * size):  # damaged header sizes
+            if group.id.links.visit(visit, info=True) is not None:
+                return None
+    except (*DAMAGE_ERRORS, MemoryError):
         return None
     objects = tree(group)
     return objects if objects is not None and len(objects) == count[0] else None
