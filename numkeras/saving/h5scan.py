@@ -44,6 +44,9 @@ from numkeras.saving.h5common import (
 
 #: At most this many objects are listed (more: the full checks decide).
 MAX_OBJECTS = 1_000_000
+#: Whether :func:`read_into` can be used (``os.preadv``: not on Windows); the loaders read
+#: with h5py's ``read_direct`` otherwise.
+HAVE_PREADV = hasattr(os, "preadv")
 #: ``os.preadv`` takes at most this many buffers per call (Linux's IOV_MAX).
 _IOV_MAX = 1024
 #: Gaps between datasets up to this size are read into a scratch buffer (one call).

@@ -52,6 +52,22 @@ _BUFFER = 1 << 20
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
+def _pwrite(fd: int, view: memoryview, at: int) -> int:
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, view, at)
+    os.lseek(fd, at, os.SEEK_SET)  # pragma: no cover - Windows (one writer per file)
+    return os.write(fd, view)  # pragma: no cover
+
+
+def _pread_into(fd: int, view: memoryview, at: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], at)
+    os.lseek(fd, at, os.SEEK_SET)  # pragma: no cover - Windows
+    data = os.read(fd, len(view))  # pragma: no cover
+    view[:len(data)] = data  # pragma: no cover
+    return len(data)  # pragma: no cover
+
+
 def reserve(data_bytes: int, objects: int, text_bytes: int = 0) -> int:
     """An upper bound of the size of an HDF5 file holding ``data_bytes`` of tensors in
     ``objects`` groups and datasets, with ``text_bytes`` of attribute strings."""
@@ -118,7 +134,7 @@ class GuardedFile(io.RawIOBase):
             try:
                 done = 0
                 while done < n:
-                    wrote = os.pwrite(self.fd, view[done:], at + done)
+                    wrote = _pwrite(self.fd, view[done:], at + done)
                     if wrote <= 0:
                         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                     done += wrote
@@ -135,7 +151,7 @@ class GuardedFile(io.RawIOBase):
         got = 0
         try:
             while got < n:
-                step = os.preadv(self.fd, [view[got:n]], self.pos + got)
+                step = _pread_into(self.fd, view[got:n], self.pos + got)
                 if step <= 0:
                     break
                 got += step

@@ -441,7 +441,8 @@ class _Loader:
         """Assign staged values; read the others straight into the variables' buffers
         (contiguous datasets of the variable's exact dtype with ``os.preadv``, a few calls
         for the whole file; the rest with ``read_direct``, HDF5 converting)."""
-        fd = self.root.file.id.get_vfd_handle() if self.root.file.driver == "sec2" else None
+        fd = self.root.file.id.get_vfd_handle() \
+            if self.root.file.driver == "sec2" and h5scan.HAVE_PREADV else None
         ranges, filled = [], []
         for var, saved in self.pairs:
             if saved.array is not None:

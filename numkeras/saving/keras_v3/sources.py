@@ -73,7 +73,8 @@ class Source:
         for i in sorted(by_source):
             with self._open(i) as f, _damage_is_an_error(self._label(i)):
                 # contiguous data goes straight into the buffers with a few os.preadv calls
-                fd = f.id.get_vfd_handle() if f.driver == "sec2" else None
+                fd = f.id.get_vfd_handle() if f.driver == "sec2" and h5scan.HAVE_PREADV \
+                    else None
                 ranges, filled = [], []
                 for var, ref in by_source[i]:
                     if id(var) in staged:

@@ -110,3 +110,27 @@ def test_read_into_splits_more_buffers_than_one_call_takes(tmp_path):
     finally:
         os.close(fd)
     np.testing.assert_array_equal(np.concatenate(bufs), data[:4000])
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".weights.h5"])
+@pytest.mark.parametrize("preadv", [True, False])
+def test_loads_with_and_without_preadv(tmp_path, monkeypatch, suffix, preadv):
+    """Without ``os.preadv`` (Windows) the loaders read with h5py's ``read_direct``."""
+    import numkeras as nk
+
+    def model(seed):
+        inp = nk.Input((3,))
+        m = nk.Model(inp, [nk.layers.Dense(2)(inp) for _ in range(3)])
+        rng = np.random.default_rng(seed)
+        m.set_weights([rng.standard_normal(w.shape).astype("float32")
+                       for w in m.get_weights()])
+        return m
+
+    path = str(tmp_path / f"w{suffix}")
+    saved = model(1)
+    saved.save_weights(path)
+    monkeypatch.setattr(h5scan, "HAVE_PREADV", preadv)
+    target = model(2)
+    target.load_weights(path)
+    for got, want in zip(target.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(got, want)
