@@ -104,6 +104,24 @@ def layout_of(path: str) -> set | None:
             return None
 
 
+#: No standard HDF5 filter expands data more than this (deflate's limit is about 1032:1).
+MAX_EXPANSION = 1100
+
+
+def _inflated(dset) -> str | None:
+    """Why ``dset`` declares far more bytes than its storage can expand to (chunks never
+    written, read as fill values, or a damaged shape), else ``None``: reading it would
+    allocate the declared size from a small file."""
+    if dset.shape is None:
+        return None
+    declared = math.prod(dset.shape) * dset.dtype.itemsize
+    stored = dset.id.get_storage_size()
+    if declared <= MAX_EXPANSION * stored + (1 << 20):
+        return None
+    return (f"it declares {declared} bytes of values but stores {stored}, more than any HDF5 "
+            "filter expands to (unwritten chunks or a damaged shape)")
+
+
 def read_every_dataset(target, label: str, note: Callable, corrupt: Callable) -> None:
     """Open ``target`` (a path or file object) and read every dataset fully, calling
     ``note(label, name, value)``; damage raises ``corrupt(label, name, message)``."""
@@ -122,7 +140,7 @@ def read_every_dataset(target, label: str, note: Callable, corrupt: Callable) ->
             try:
                 obj = f[name]
                 if isinstance(obj, h5py.Dataset):
-                    reason = unsupported_feature(obj, dtypes=None)
+                    reason = unsupported_feature(obj, dtypes=None) or _inflated(obj)
                     if reason is not None:
                         raise ValueError(reason)
                     note(label, name, np.asarray(obj[()]))

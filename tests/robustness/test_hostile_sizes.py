@@ -235,3 +235,29 @@ def test_manifest_total_size_is_never_trusted(tmp_path, total):
         tracemalloc.stop()
     assert peak < PEAK_LIMIT
 
+
+
+def test_verify_does_not_expand_unwritten_chunks(tmp_path):
+    """A 30 KB .weights.h5 with a chunked dataset declared 1 GiB but never written (HDF5
+    returns fill values): verify allocated 1.3 GB reading it. Datasets declaring more than
+    any filter expands their storage to are reported, not read."""
+    import shutil
+
+    from numkeras.saving.inspect import verify
+
+    path = str(tmp_path / "w.weights.h5")
+    data = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "formats")
+    shutil.copy(os.path.join(data, "conv_k3.weights.h5"), path)
+    with h5py.File(path, "r+") as f:
+        del f["layers/separable_conv2d/vars/2"]
+        f["layers/separable_conv2d/vars"].create_dataset("2", shape=(1 << 28,), dtype="f4",
+                                                         chunks=(1 << 16,))
+    tracemalloc.start()
+    try:
+        result = verify(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not result.ok
+    assert "separable_conv2d/vars/2" in str(result)
+    assert peak < 64 << 20, f"verify allocated {peak >> 20} MiB"
