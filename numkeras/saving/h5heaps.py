@@ -111,12 +111,12 @@ def _messages_v2(block: bytes, creation_order: bool):
 
 
 def _header_heaps(addr: int, read_at: Callable[[int, int], bytes], sizeof_addr: int,
-                  sizeof_size: int, budget: list[int]) -> list[int]:
+                  sizeof_size: int, budget: list[int], file_size: int) -> list[int]:
     def read(at: int, n: int) -> bytes:
         budget[0] -= 1
         budget[1] -= n
-        if budget[0] < 0 or budget[1] < 0 or n < 0:
-            raise _Unsure
+        if budget[0] < 0 or budget[1] < 0 or n < 0 or at < 0 or at + n > file_size:
+            raise _Unsure  # (a damaged size must not make Python allocate it either)
         data = read_at(at, n)
         if len(data) != n:
             raise _Unsure
@@ -190,7 +190,7 @@ def referenced_heaps(h5file, read_at: Callable[[int, int], bytes]) -> set[int] |
     try:
         for addr in sorted(addrs):
             heaps.update(base + a for a in _header_heaps(base + addr, read_at, sizeof_addr,
-                                                         sizeof_size, budget)
+                                                         sizeof_size, budget, size)
                          if a != _UNDEF)
     except _Unsure:
         return None
