@@ -103,7 +103,11 @@ def _load_saved_model(directory: str, custom_objects):
                               custom_objects)
     status = saving.load_weights(model, directory)
     status.expect_partial()  # the optimizer's values have no model to go to (as compile=False)
-    status.assert_existing_objects_matched()
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as exc:  # same type as tf-keras, but naming the SavedModel
+        raise AssertionError(f"{directory}: the model rebuilt from its Keras metadata does not "
+                             f"match the SavedModel's variables: {exc}") from exc
     return model
 
 

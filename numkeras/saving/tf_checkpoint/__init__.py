@@ -75,7 +75,10 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
     status = restore(model, prefix, attached=[("root", model)], options=options,
                      check=lambda job: _check_model_matched(model, job), strict_names=True)
     if isinstance(status, CheckpointLoadStatus):
-        status.assert_nontrivial_match()
+        try:
+            status.assert_nontrivial_match()
+        except AssertionError as exc:  # tf-keras's type, naming the checkpoint
+            raise AssertionError(f"{prefix}: {exc}") from exc
     return status
 
 
