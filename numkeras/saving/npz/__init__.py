@@ -5,9 +5,10 @@ uncompressed zip, one member ``<name>.npy`` per weight in model order, so
 ``np.load("w.npz")["dense/kernel:0"]`` works. Pickled (object) arrays are never written nor
 read; bfloat16 is refused (``.npy`` has no bfloat16 type: use safetensors).
 
-Reading indexes the members' ``.npy`` headers only; stored (uncompressed) members are
-memory-mapped, compressed ones (``np.savez_compressed``) are read on access, never beyond
-the declared size.
+Reading indexes the members' ``.npy`` headers only (NumPy's own header reader, on at most
+10,000 bytes counted first, every failure an :class:`NpzError` naming the file); stored
+(uncompressed) members are memory-mapped, compressed ones (``np.savez_compressed``) are read
+on access, never beyond the declared size.
 
 >>> import os, tempfile
 >>> import numpy as np
@@ -22,10 +23,9 @@ the declared size.
 
 from __future__ import annotations
 
-import ast
 import contextlib
+import io
 import os
-import re
 import struct
 import zipfile
 import zlib
@@ -71,49 +71,53 @@ def sniff(path: str) -> bool:
     return bool(names) and all(n.endswith(".npy") for n in names)
 
 
-#: What a ``.npy`` header may say (NumPy's own reader also accepts Python 2-era headers by
-#: rewriting them with ``tokenize``, and any dtype descriptor; neither is accepted here).
-_MAGIC = b"\x93NUMPY"
+#: ``.npy`` headers are parsed by NumPy's own reader (``numpy.lib.format``), given at most
+#: ``_MAX_NPY_HEADER`` bytes that were read and counted first. Under that bound its parse is
+#: a few milliseconds at worst (a 10 kB header of Python 2 longs or deep brackets), but a
+#: damaged header makes it raise whatever its parsers raise (ValueError, SyntaxError,
+#: tokenize.TokenError from its Python 2 header rewriting, RecursionError, MemoryError from
+#: the compiler's own stack limit): every one becomes an :class:`NpzError` naming the file.
+#: What it accepts is then narrowed to numbers (no object, string or structured dtype) and a
+#: shape of at most 32 non-negative ints (NumPy lets through negative and bool dimensions).
 _MAX_NPY_HEADER = 10_000  # NumPy's own default limit
-_NUMERIC_DESCR = re.compile(r"[<>|=][biufc][0-9]{1,2}")
+_NPY_VERSIONS = {(1, 0): 2, (2, 0): 4, (3, 0): 4}  # version -> bytes of the header length
 
 
 def _header(fp, path: str, member: str) -> tuple[tuple, bool, np.dtype]:
-    """``(shape, fortran order, dtype)`` of a member's ``.npy`` header: versions 1 to 3, a
-    literal dict with exactly ``descr`` (a numeric type string), ``fortran_order`` (bool)
-    and ``shape`` (non-negative ints); anything else is an :class:`NpzError`."""
+    """``(shape, fortran order, dtype)`` of a member's ``.npy`` header (versions 1 to 3) as
+    NumPy reads it, for a numeric dtype and a valid shape; anything else is an
+    :class:`NpzError`."""
     def bad(what: str) -> NpzError:
         return NpzError(f"{path}: member {member!r} is not a valid .npy file: {what}.")
 
     try:
-        head = fp.read(8)
-        if len(head) != 8 or head[:6] != _MAGIC or head[6] not in (1, 2, 3) or head[7]:
-            raise bad("no .npy magic/version")
-        width = 2 if head[6] == 1 else 4
-        size = int.from_bytes(fp.read(width), "little")
+        version = np.lib.format.read_magic(fp)
+        if version not in _NPY_VERSIONS:
+            raise bad(f".npy version {version} (numkeras reads 1.0 to 3.0)")
+        length = fp.read(_NPY_VERSIONS[version])
+        size = int.from_bytes(length, "little")
         if size > _MAX_NPY_HEADER:
             raise bad(f"a header of {size} bytes (at most {_MAX_NPY_HEADER})")
         raw = fp.read(size)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise bad(f"{type(exc).__name__}: {exc}") from None
-    if len(raw) != size:
-        raise bad("the header is truncated")
-    try:
-        header = ast.literal_eval(raw.decode("utf-8" if head[6] == 3 else "latin-1"))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise bad(f"the header is not a Python literal ({type(exc).__name__})") from None
-    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
-        raise bad("the header is not a dict of descr, fortran_order and shape")
-    descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
-    if not isinstance(descr, str) or not _NUMERIC_DESCR.fullmatch(descr):
-        raise bad(f"descr {str(descr)[:80]!r} is not a numeric type (numkeras reads numbers)")
-    if not isinstance(fortran, bool) or not isinstance(shape, tuple) or \
-            not all(type(d) is int and d >= 0 for d in shape) or len(shape) > 32:
-        raise bad(f"fortran_order {fortran!r} or shape {str(shape)[:80]} is invalid")
-    try:
-        dtype = np.dtype(descr)
-    except TypeError:
-        raise bad(f"descr {descr!r} is not a NumPy type") from None
+        if len(length) != _NPY_VERSIONS[version] or len(raw) != size:
+            raise bad("the header is truncated")
+        # version 3 differs from 2 only by UTF-8 text, which no numeric header needs
+        if version == (3, 0) and not raw.isascii():
+            raise bad("a version 3.0 header that is not ASCII")
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = reader(io.BytesIO(length + raw),
+                                       max_header_size=_MAX_NPY_HEADER)
+    except NpzError:
+        raise
+    except Exception as exc:  # any failure of NumPy's parse: a damaged header
+        raise bad(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    if dtype.hasobject:
+        raise bad("a pickled object array (numkeras never unpickles: it could run code)")
+    if dtype.kind not in "biufc":
+        raise bad(f"dtype {str(dtype)[:80]} is not a numeric type (numkeras reads numbers)")
+    if not all(type(d) is int and d >= 0 for d in shape) or len(shape) > 32:
+        raise bad(f"shape {str(shape)[:80]} is invalid")
     return shape, fortran, dtype
 
 
