@@ -9,43 +9,11 @@ The full disk is simulated with ``RLIMIT_FSIZE`` (writes past the limit fail wit
 
 from __future__ import annotations
 
-import os
-import resource
-import signal
-
 import pytest
 import robustness_formats
 from robustness_formats import FORMATS, assert_same, fill, small_model, weights
 
-
-def _save_with_limit(save, model, limit: int) -> str:
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 3
-        try:
-            os.close(read_end)
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-            fill(model, 9)
-            try:
-                save()
-                os.write(write_end, b"saved")
-            except OSError as exc:
-                os.write(write_end, f"OSError {exc}".encode())
-            except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                os.write(write_end, f"{type(exc).__name__} {exc}".encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    out = b""
-    while chunk := os.read(read_end, 4096):
-        out += chunk
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    assert not os.WIFSIGNALED(status), f"the save crashed with signal {os.WTERMSIG(status)}"
-    return out.decode()
+from tests._child import outcome_with_file_limit
 
 
 @pytest.mark.parametrize("name", ["h5", "weights_h5", "weights_json", "keras"])
@@ -58,7 +26,12 @@ def test_full_disk_is_an_oserror_and_keeps_the_previous_file(tmp_path, name, lim
     save = saver(model, str(tmp_path))
     path = save()
     old = [w.copy() for w in model.get_weights()]
-    outcome = _save_with_limit(save, model, limit)
+
+    def fill_and_save():
+        fill(model, 9)
+        save()
+
+    outcome = outcome_with_file_limit(fill_and_save, limit, report_as=OSError)
     assert outcome.startswith("OSError"), outcome
     target = small_model(99, width=64)
     fmt.load(target, path)

@@ -8,8 +8,6 @@ A full disk is simulated with ``RLIMIT_FSIZE`` in a forked child (``SIGXFSZ`` ig
 from __future__ import annotations
 
 import os
-import resource
-import signal
 
 import h5py
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 
 import numkeras as nk
 from numkeras.saving import h5write
+from tests._child import outcome_with_file_limit
 
 
 def _model(seed: int, layers: int = 4):
@@ -31,32 +30,6 @@ def _model(seed: int, layers: int = 4):
     return model
 
 
-def _in_child_with_limit(fn, limit: int) -> str:
-    """Run ``fn()`` in a child whose files may not grow past ``limit`` bytes; its outcome."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        try:
-            os.close(read_end)
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-            try:
-                fn()
-                os.write(write_end, b"saved")
-            except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                os.write(write_end, f"{type(exc).__name__} {exc}".encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    out = b""
-    while chunk := os.read(read_end, 4096):
-        out += chunk
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    assert not os.WIFSIGNALED(status), f"the save crashed with signal {os.WTERMSIG(status)}"
-    return out.decode()
-
-
 @pytest.mark.parametrize("suffix", [".h5", ".weights.h5"])
 @pytest.mark.parametrize("limit", [3000, 20_000, 60_000])
 def test_write_failing_inside_hdf5_is_an_oserror(tmp_path, monkeypatch, suffix, limit):
@@ -68,7 +41,7 @@ def test_write_failing_inside_hdf5_is_an_oserror(tmp_path, monkeypatch, suffix, 
     before = [w.copy() for w in model.get_weights()]
     monkeypatch.setattr(h5write, "reserve", lambda *args, **kwargs: 0)
     fresh = _model(2)
-    outcome = _in_child_with_limit(lambda: fresh.save_weights(path), limit)
+    outcome = outcome_with_file_limit(lambda: fresh.save_weights(path), limit)
     assert outcome.startswith("OSError"), outcome
     assert "nothing was replaced" in outcome
     target = _model(3)
@@ -81,7 +54,7 @@ def test_write_failing_inside_hdf5_is_an_oserror(tmp_path, monkeypatch, suffix, 
 def test_reservation_failing_is_an_oserror_before_hdf5_runs(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(h5py, "File", lambda *a, **k: calls.append(a))
-    outcome = _in_child_with_limit(
+    outcome = outcome_with_file_limit(
         lambda: h5write.write_file(str(tmp_path / "x.h5"), lambda f: None, 1 << 20), 4096)
     assert outcome.startswith("OSError") and "needs up to 1048576 bytes" in outcome, outcome
     assert calls == []
