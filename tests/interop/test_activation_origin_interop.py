@@ -6,17 +6,18 @@ computes Keras 3's (``hard_sigmoid`` differs between the two and is kept apart).
 
 import numpy as np
 import pytest
-from tf_side import assert_close_outputs, keras3, random_weights, tensorflow, tf_keras
+from tf_side import (
+    assert_close_outputs,
+    keras3,
+    outputs_then_save,
+    random_weights,
+    tensorflow,
+    tf_keras,
+    tf_outputs,
+)
 
 import numkeras as nk
 from numkeras import activations
-
-
-def _tf_run(model, inputs):
-    """A TF-side model's outputs as NumPy (a direct call: no predict-loop tracing)."""
-    out = model(inputs, training=False)
-    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else np.asarray(out)
-
 
 X = np.linspace(-5, 5, 40, dtype=np.float32).reshape(1, 40)
 
@@ -58,27 +59,21 @@ def _hs_model(k):
 
 def test_keras3_files_hard_sigmoid_computes_keras3s_formula_both_ways(tmp_path):
     k3 = keras3()
-    model = _hs_model(k3)
-    model.set_weights(random_weights(model))
     x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32) * 3
-    expected = _tf_run(model, x)
-    model.save(str(tmp_path / "k3.keras"))
+    expected = outputs_then_save(_hs_model(k3), x, str(tmp_path / "k3.keras"))
     ours = nk.models.load_model(str(tmp_path / "k3.keras"))
     assert_close_outputs(ours.predict(x), expected)
     ours.save(str(tmp_path / "again.keras"))  # written back as Keras 3's "hard_sigmoid"
     again = k3.models.load_model(str(tmp_path / "again.keras"))
-    assert_close_outputs(_tf_run(again, x), expected)
+    assert_close_outputs(tf_outputs(again, x), expected)
     with pytest.raises(ValueError, match="tf-keras"):  # tf-keras has no such formula
         ours.save(str(tmp_path / "m.h5"))
 
 
 def test_tf_keras_hard_sigmoid_loads_and_refuses_keras3_style(tmp_path):
     k = tf_keras()
-    model = _hs_model(k)
-    model.set_weights(random_weights(model))
     x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32) * 3
-    expected = _tf_run(model, x)
-    model.save(str(tmp_path / "tfk.h5"))
+    expected = outputs_then_save(_hs_model(k), x, str(tmp_path / "tfk.h5"))
     ours = nk.models.load_model(str(tmp_path / "tfk.h5"))
     assert_close_outputs(ours.predict(x), expected)
     with pytest.raises(ValueError, match="relu6"):
@@ -129,7 +124,7 @@ def test_every_activation_converts_exactly_or_is_refused(tmp_path):
     ours.set_weights(random_weights(ours))
     ours.save(str(tmp_path / "nk.keras"))
     theirs = keras3().models.load_model(str(tmp_path / "nk.keras"))
-    for a, b in zip(_tf_run(theirs, x_in), ours.predict(x_in)):
+    for a, b in zip(tf_outputs(theirs, x_in), ours.predict(x_in)):
         assert_close_outputs(a, b)
 
     k3 = keras3()
@@ -137,7 +132,7 @@ def test_every_activation_converts_exactly_or_is_refused(tmp_path):
     model = dense_model(k3, k3_names)
     model.set_weights(random_weights(model))
     model.save(str(tmp_path / "k3.keras"))
-    expected = _tf_run(model, x_in)
+    expected = tf_outputs(model, x_in)
     nk.backend.clear_session()
     loaded = nk.models.load_model(str(tmp_path / "k3.keras"))
     for a, b in zip(loaded.predict(x_in), expected):
@@ -160,5 +155,5 @@ def test_every_activation_converts_exactly_or_is_refused(tmp_path):
     again = tf_keras().models.load_model(str(tmp_path / "tfk.h5"))
     wanted = [e for n, e in zip(k3_names, expected) if n in convertible]
     assert len(wanted) == len(convertible) >= 17
-    for a, b in zip(_tf_run(again, x_in), wanted):
+    for a, b in zip(tf_outputs(again, x_in), wanted):
         assert_close_outputs(a, b)

@@ -4,16 +4,9 @@ ops-built models written in Keras 3 style load in Keras 3 with the same outputs.
 
 import numpy as np
 import pytest
-from tf_side import assert_close_outputs, keras3, random_weights
+from tf_side import assert_close_outputs, keras3, random_weights, tf_outputs
 
 import numkeras as nk
-
-
-def _tf_run(model, inputs):
-    """A TF-side model's outputs as NumPy (a direct call: no predict-loop tracing)."""
-    out = model(inputs, training=False)
-    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else np.asarray(out)
-
 
 
 def _inputs():
@@ -51,7 +44,7 @@ def test_keras3_models_with_operation_nodes_load_with_same_outputs(tmp_path, suf
     model = _build(k3, k3.ops)
     model.set_weights(random_weights(model))
     x, ids = _inputs()
-    expected = _tf_run(model, [x, ids])
+    expected = tf_outputs(model, [x, ids])
     path = str(tmp_path / f"k3{suffix}")
     model.save(path)
     nk.backend.clear_session()
@@ -73,7 +66,7 @@ def test_numkeras_ops_models_load_in_keras3(tmp_path):
     ours.save(path)
     k3 = keras3()
     theirs = k3.models.load_model(path)
-    got = _tf_run(theirs, [x, ids])
+    got = tf_outputs(theirs, [x, ids])
     for a, b in zip(got, expected):
         assert_close_outputs(b, a)
 
@@ -90,13 +83,13 @@ def test_keras3_operation_nodes_convert_to_tf_keras_files(tmp_path):
     model = k3.Model([x, ids], [h, y[:, 1:, ::2], k3.ops.not_equal(ids, 1)])
     model.set_weights(random_weights(model))
     xs, idx = _inputs()
-    expected = _tf_run(model, [xs, idx])
+    expected = tf_outputs(model, [xs, idx])
     model.save(str(tmp_path / "k3.keras"))
     ours = nk.models.load_model(str(tmp_path / "k3.keras"))
     ours.save(str(tmp_path / "tfk.h5"))
     k = tf_keras()
     theirs = k.models.load_model(str(tmp_path / "tfk.h5"))
-    got = _tf_run(theirs, [xs, idx])
+    got = tf_outputs(theirs, [xs, idx])
     for a, b in zip(got, expected):
         assert_close_outputs(a, b)
 
@@ -111,14 +104,14 @@ def test_keras3_renamed_and_new_arguments_load(tmp_path):
     model = k3.Model(x, y)
     model.set_weights(random_weights(model))
     data = np.random.default_rng(3).normal(size=(2, 8, 8, 3)).astype(np.float32)
-    expected = _tf_run(model, data)
+    expected = tf_outputs(model, data)
     model.save(str(tmp_path / "k3.keras"))
     ours = nk.models.load_model(str(tmp_path / "k3.keras"))
     assert_close_outputs(ours.predict(data), expected)
     ours.save(str(tmp_path / "again.keras"))
     again = k3.models.load_model(str(tmp_path / "again.keras"))
     assert abs(float(again.layers[-1].negative_slope) - 0.1) < 1e-6
-    assert_close_outputs(_tf_run(again, data), expected)
+    assert_close_outputs(tf_outputs(again, data), expected)
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])

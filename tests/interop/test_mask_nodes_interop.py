@@ -12,7 +12,14 @@ import zipfile
 from collections import Counter
 
 import numpy as np
-from tf_side import assert_close_outputs, assert_same_weights, keras3, random_weights
+from tf_side import (
+    assert_close_outputs,
+    assert_same_weights,
+    keras3,
+    outputs_then_save,
+    random_weights,
+    tf_outputs,
+)
 
 import numkeras as nk
 from numkeras import ops as nk_ops
@@ -39,10 +46,6 @@ def _inputs():
     x[0, 1] = 0.0
     x[1, 3:] = 0.0
     return [ids, x]
-
-
-def _run(model, inputs):
-    return [np.asarray(o) for o in model(inputs, training=False)]
 
 
 def _layers(path):
@@ -80,17 +83,15 @@ def test_numkeras_writes_keras3s_mask_nodes_and_keras3_computes_the_same(tmp_pat
         "lstm": "NotEqual", "gru": "NotEqual", "rnn": "LogicalOr", "gap": "NotEqual"}
     assert _mask_sources(written) == {**_mask_sources(reference), "rnn": "LogicalAnd"}
     loaded = k3.models.load_model(str(tmp_path / "nk.keras"))
-    for a, b in zip(_run(loaded, inputs), expected):
+    for a, b in zip(tf_outputs(loaded, inputs), expected):
         assert_close_outputs(a, b)
 
 
 def test_keras3_mask_nodes_load_and_are_written_back_once(tmp_path):
     k3 = keras3()
     model = _build(k3, k3.ops)
-    model.set_weights(random_weights(model))
     inputs = _inputs()
-    expected = _run(model, inputs)
-    model.save(str(tmp_path / "k3.keras"))
+    expected = outputs_then_save(model, inputs, str(tmp_path / "k3.keras"))
     nk.backend.clear_session()
     ours = nk.models.load_model(str(tmp_path / "k3.keras"))
     for a, b in zip(ours.predict(inputs), expected):
@@ -103,5 +104,5 @@ def test_keras3_mask_nodes_load_and_are_written_back_once(tmp_path):
     again = k3.models.load_model(str(tmp_path / "again.keras"))
     assert_same_weights([np.asarray(w) for w in again.get_weights()],
                         [np.asarray(w) for w in model.get_weights()])
-    for a, b in zip(_run(again, inputs), expected):
+    for a, b in zip(tf_outputs(again, inputs), expected):
         assert_close_outputs(a, b)

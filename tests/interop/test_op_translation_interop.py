@@ -17,18 +17,16 @@ from tf_side import (
     assert_close_outputs,
     assert_same_weights,
     keras3,
+    outputs_then_save,
     random_weights,
     tensorflow,
     tf_keras,
+    tf_outputs,
+    x_ids_dense,
 )
 
 import numkeras as nk
 from numkeras.saving.keras_v3 import save_model
-
-
-def _run(model, inputs):
-    out = model(inputs, training=False)
-    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else [np.asarray(out)]
 
 
 def _inputs():
@@ -49,9 +47,7 @@ def _same(got, expected):
 def _tf_keras_model():
     tf = tensorflow()
     k = tf_keras()
-    x = k.Input((4, 6), name="x")
-    ids = k.Input((4,), dtype="int32", name="ids")
-    h = k.layers.Dense(6, name="dense")(x)
+    x, ids, h = x_ids_dense(k, 4, 6)
     outs = [
         tf.math.reduce_mean(h, axis=-1, keepdims=True), tf.reduce_sum(x, [1, 2]),
         tf.math.reduce_max(x, 1), tf.math.reduce_min(x, -1), tf.math.reduce_prod(x, -1),
@@ -90,10 +86,8 @@ def _tf_keras_model():
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
 def test_tf_keras_tf_functions_convert_to_keras3_files(tmp_path, suffix):
     model, _ = _tf_keras_model()
-    model.set_weights(random_weights(model))
     inputs = _inputs()
-    expected = _run(model, inputs)
-    model.save(str(tmp_path / f"tfk{suffix}"))
+    expected = outputs_then_save(model, inputs, str(tmp_path / f"tfk{suffix}"))
     nk.backend.clear_session()
     ours = nk.models.load_model(str(tmp_path / f"tfk{suffix}"))
     _same(ours.predict(inputs), expected)
@@ -103,16 +97,14 @@ def test_tf_keras_tf_functions_convert_to_keras3_files(tmp_path, suffix):
         layers = json.loads(z.read("config.json"))["config"]["layers"]
     assert not any(la["class_name"] in ("TFOpLambda", "SlicingOpLambda") for la in layers)
     theirs = keras3().models.load_model(str(tmp_path / "k3.keras"))
-    _same(_run(theirs, inputs), expected)
+    _same(tf_outputs(theirs, inputs), expected)
     assert_same_weights([np.asarray(w) for w in theirs.get_weights()], model.get_weights())
 
 
 def _keras3_model():
     k3 = keras3()
     ops = k3.ops
-    x = k3.Input((4, 6), name="x")
-    ids = k3.Input((4,), dtype="int32", name="ids")
-    h = k3.layers.Dense(6, name="dense")(x)
+    x, ids, h = x_ids_dense(k3, 4, 6)
     outs = [
         ops.mean(h, axis=-1, keepdims=True), ops.sum(x, axis=[1, 2]), ops.max(x, axis=1),
         ops.min(x, axis=1), ops.prod(x, axis=-1), ops.std(x, axis=[1, 2]), ops.var(x, axis=1),
@@ -146,10 +138,8 @@ def _keras3_model():
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
 def test_keras3_operations_convert_to_tf_keras_files(tmp_path, suffix):
     model = _keras3_model()
-    model.set_weights(random_weights(model))
     inputs = _inputs()
-    expected = _run(model, inputs)
-    model.save(str(tmp_path / "k3.keras"))
+    expected = outputs_then_save(model, inputs, str(tmp_path / "k3.keras"))
     nk.backend.clear_session()
     ours = nk.models.load_model(str(tmp_path / "k3.keras"))
     _same(ours.predict(inputs), expected)
@@ -159,7 +149,7 @@ def test_keras3_operations_convert_to_tf_keras_files(tmp_path, suffix):
     else:
         save_model(ours, path, style="tf_keras")
     theirs = tf_keras().models.load_model(path)
-    _same(_run(theirs, inputs), expected)
+    _same(tf_outputs(theirs, inputs), expected)
     assert_same_weights([np.asarray(w) for w in theirs.get_weights()],
                         [np.asarray(w) for w in model.get_weights()])
 
@@ -210,9 +200,7 @@ def test_numkeras_built_models_convert_to_the_other_style(tmp_path):
 
     inputs = _inputs()
     nk.backend.clear_session()
-    x = nk.Input((4, 6), name="x")
-    ids = nk.Input((4,), dtype="int32", name="ids")
-    h = nk.layers.Dense(6, name="dense")(x)
+    x, ids, h = x_ids_dense(nk, 4, 6)
     tf_style = nk.Model([x, ids], [
         TFOpLambda("nn.relu")(h * 2.0 - 1.0) + x, (x @ TFOpLambda("transpose")(h, [0, 2, 1])),
         TFOpLambda("math.reduce_mean")(x, axis=-1, keepdims=True), x[:, 1:, ::2],
@@ -224,12 +212,10 @@ def test_numkeras_built_models_convert_to_the_other_style(tmp_path):
     expected = tf_style.predict(inputs)
     tf_style.save(str(tmp_path / "a.keras"))
     loaded = keras3().models.load_model(str(tmp_path / "a.keras"))
-    _same(_run(loaded, inputs), expected)
+    _same(tf_outputs(loaded, inputs), expected)
 
     nk.backend.clear_session()
-    x = nk.Input((4, 6), name="x")
-    ids = nk.Input((4,), dtype="int32", name="ids")
-    h = nk.layers.Dense(6, name="dense")(x)
+    x, ids, h = x_ids_dense(nk, 4, 6)
     k3_style = nk.Model([x, ids], [
         ops.relu(ops.multiply(h, 2.0)), ops.mean(x, axis=-1), ops.transpose(x, (0, 2, 1)),
         ops.take(x, ids % 4, axis=1), ops.pad(x, [[0, 0], [1, 1], [0, 0]], mode="symmetric"),
@@ -240,4 +226,4 @@ def test_numkeras_built_models_convert_to_the_other_style(tmp_path):
     expected = k3_style.predict(inputs)
     k3_style.save(str(tmp_path / "b.h5"))
     loaded = tf_keras().models.load_model(str(tmp_path / "b.h5"))
-    _same(_run(loaded, inputs), expected)
+    _same(tf_outputs(loaded, inputs), expected)

@@ -9,25 +9,24 @@ import json
 
 import numpy as np
 import pytest
-from tf_side import assert_close_outputs, random_weights, tensorflow, tf_keras
+from tf_side import (
+    assert_close_outputs,
+    outputs_then_save,
+    random_weights,
+    tensorflow,
+    tf_keras,
+    tf_outputs,
+    x_ids_dense,
+)
 
 import numkeras as nk
 from numkeras.saving.serialization import UnknownClassError
 
 
-def _tf_run(model, inputs):
-    """A TF-side model's outputs as NumPy (a direct call: no predict-loop tracing)."""
-    out = model(inputs, training=False)
-    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else np.asarray(out)
-
-
-
 def _tf_model():
     tf = tensorflow()
     k = tf_keras()
-    x = k.Input((4, 3), name="x")
-    ids = k.Input((4,), dtype="int32", name="ids")
-    h = k.layers.Dense(3, name="dense")(x)
+    x, ids, h = x_ids_dense(k, 4, 3)
     a = tf.nn.relu(h * 2.0 - 1.0) + x
     b = a[:, 1:, ::2]
     c = tf.reduce_mean(a, axis=-1, keepdims=True)
@@ -62,14 +61,11 @@ def _inputs():
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
 def test_tf_keras_models_with_tf_functions_load_with_same_outputs(tmp_path, suffix):
     model, _ = _tf_model()
-    model.set_weights(random_weights(model))
-    x, ids = _inputs()
-    expected = _tf_run(model, [x, ids])
-    path = str(tmp_path / f"m{suffix}")
     if suffix == ".keras":  # tf-keras's .keras writer cannot store Ellipsis: drop that output
         model = type(model)(model.inputs, model.outputs[:-2] + model.outputs[-1:])
-        expected = expected[:-2] + expected[-1:]
-    model.save(path)
+    x, ids = _inputs()
+    path = str(tmp_path / f"m{suffix}")
+    expected = outputs_then_save(model, [x, ids], path)
     nk.backend.clear_session()
     ours = nk.models.load_model(path)
     got = ours.predict([x, ids])
@@ -104,18 +100,18 @@ def test_numkeras_tf_op_models_load_in_tf_keras(tmp_path):
     k = tf_keras()
     theirs = k.models.model_from_json(ours.to_json())
     theirs.set_weights(ours.get_weights())
-    for a, b in zip(_tf_run(theirs, x), expected):
+    for a, b in zip(tf_outputs(theirs, x), expected):
         assert_close_outputs(b, a)
     ok = type(ours)(ours.inputs, ours.outputs[:6] + ours.outputs[7:])  # no Ellipsis in .keras
     from numkeras.saving.keras_v3 import save_model
 
     save_model(ok, str(tmp_path / "m.keras"), style="tf_keras")
     loaded = k.models.load_model(str(tmp_path / "m.keras"))
-    for a, b in zip(_tf_run(loaded, x), ok.predict(x)):
+    for a, b in zip(tf_outputs(loaded, x), ok.predict(x)):
         assert_close_outputs(b, a)
     ours.save(str(tmp_path / "m.h5"))  # full-model HDF5 (tf-keras's legacy config)
     loaded = k.models.load_model(str(tmp_path / "m.h5"))
-    for a, b in zip(_tf_run(loaded, x), expected):
+    for a, b in zip(tf_outputs(loaded, x), expected):
         assert_close_outputs(b, a)
 
 

@@ -82,3 +82,27 @@ def random_weights(model, seed: int = 0) -> list:
             value = rng.uniform(-1.0, 1.0, shape)
         out.append(value.astype(dtype))
     return out
+
+
+def tf_outputs(model, inputs):
+    """A model's outputs on ``inputs`` as NumPy: a list for several outputs, one array for
+    one (a direct call with ``training=False``: no predict-loop tracing)."""
+    out = model(inputs, training=False)
+    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else np.asarray(out)
+
+
+def outputs_then_save(model, inputs, path: str, seed: int = 0):
+    """Give a tf-keras or Keras 3 ``model`` :func:`random_weights`, save it to ``path``; its
+    outputs on ``inputs`` (:func:`tf_outputs`), what a loaded copy must compute."""
+    model.set_weights(random_weights(model, seed))
+    expected = tf_outputs(model, inputs)
+    model.save(path)
+    return expected
+
+
+def x_ids_dense(k, steps: int, features: int):
+    """Inputs ``x`` (float, ``(steps, features)``) and ``ids`` (int32, ``(steps,)``) and
+    ``Dense(features, name="dense")(x)``, built with ``k``: tf_keras, Keras 3 or numkeras."""
+    x = k.Input((steps, features), name="x")
+    ids = k.Input((steps,), dtype="int32", name="ids")
+    return x, ids, k.layers.Dense(features, name="dense")(x)
