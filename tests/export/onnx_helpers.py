@@ -31,3 +31,13 @@ def check_matches_numpy(model, inputs, rtol=1e-5, atol=1e-5) -> list[np.ndarray]
         assert g.shape == e.shape
         np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
     return got
+
+
+def randomize(model, rng: np.random.Generator):
+    """Give ``model``'s float weights values drawn from ``rng``: N(0, 0.5), variances
+    U(0.5, 1.5) (positive); returns the model."""
+    for w in model.weights:
+        if w.dtype.kind == "f":
+            w.assign(rng.uniform(0.5, 1.5, w.shape) if "variance" in w.name
+                     else rng.normal(0, 0.5, w.shape))
+    return model

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx_helpers import check_matches_numpy
+from onnx_helpers import check_matches_numpy, randomize
 
 from numkeras import Input, Model, layers
 
 RNG = np.random.default_rng(0)
-
-
-def _randomize(model):
-    for w in model.weights:
-        w.assign(RNG.normal(0, 0.5, w.shape))
-    return model
 
 
 @pytest.mark.parametrize("make,shape", [
@@ -25,21 +19,21 @@ def _randomize(model):
 ], ids=["dense", "sequence_bias_relu", "heads"])
 def test_einsum_dense(make, shape):
     x = Input(shape)
-    model = _randomize(Model(x, make()(x)))
+    model = randomize(Model(x, make()(x)), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, *shape)).astype(np.float32))
 
 
 def test_self_attention_with_scores():
     x = Input((6, 8))
     out, scores = layers.MultiHeadAttention(2, 4)(x, x, return_attention_scores=True)
-    model = _randomize(Model(x, [out, scores]))
+    model = randomize(Model(x, [out, scores]), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, 6, 8)).astype(np.float32))
 
 
 def test_cross_attention_with_key_value_dim_and_no_bias():
     q, v, k = Input((4, 8)), Input((6, 5)), Input((6, 3))
     out = layers.MultiHeadAttention(3, 2, value_dim=4, use_bias=False, output_shape=7)(q, v, k)
-    model = _randomize(Model([q, v, k], out))
+    model = randomize(Model([q, v, k], out), RNG)
     data = [RNG.normal(size=s).astype(np.float32) for s in ((2, 4, 8), (2, 6, 5), (2, 6, 3))]
     check_matches_numpy(model, data)
 
@@ -47,7 +41,7 @@ def test_cross_attention_with_key_value_dim_and_no_bias():
 def test_attention_over_two_axes():
     x = Input((3, 4, 6))
     out = layers.MultiHeadAttention(2, 3, attention_axes=(1, 2))(x, x)
-    check_matches_numpy(_randomize(Model(x, out)), RNG.normal(size=(2, 3, 4, 6)).astype(
+    check_matches_numpy(randomize(Model(x, out), RNG), RNG.normal(size=(2, 3, 4, 6)).astype(
         np.float32))
 
 
@@ -55,6 +49,6 @@ def test_causal_and_explicit_masks():
     x, m = Input((5, 4)), Input((5, 5))
     mha = layers.MultiHeadAttention(2, 3)
     out = mha(x, x, attention_mask=m, use_causal_mask=True)
-    model = _randomize(Model([x, m], out))
+    model = randomize(Model([x, m], out), RNG)
     mask = (RNG.uniform(size=(2, 5, 5)) > 0.3).astype(np.float32)
     check_matches_numpy(model, [RNG.normal(size=(2, 5, 4)).astype(np.float32), mask])

@@ -10,7 +10,7 @@ import inspect
 
 import numpy as np
 import pytest
-from onnx_helpers import check_matches_numpy
+from onnx_helpers import check_matches_numpy, randomize
 
 from numkeras import Input, Model, backend, layers, ops
 from numkeras.engine.base_layer import Layer
@@ -253,21 +253,13 @@ def test_not_lowerable_classes_have_no_lowering():
     assert not set(NOT_LOWERABLE) & set(lowering_table())
 
 
-def _randomize(model):
-    for w in model.weights:
-        if w.dtype.kind == "f":
-            w.assign(RNG.uniform(0.5, 1.5, w.shape) if "variance" in w.name
-                     else RNG.normal(0, 0.5, w.shape))
-    return model
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_layer_class_lowers(name):
     backend.clear_session()
     model, inputs = CASES[name]()
     assert any(type(layer).__name__ == name for layer in _all_layers(model)), \
         f"the case for {name} does not use it"
-    check_matches_numpy(_randomize(model), inputs, rtol=1e-4, atol=1e-5)
+    check_matches_numpy(randomize(model, RNG), inputs, rtol=1e-4, atol=1e-5)
 
 
 def _all_layers(model):

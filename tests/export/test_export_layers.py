@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx_helpers import check_matches_numpy
+from onnx_helpers import check_matches_numpy, randomize
 
 from numkeras import Input, Model, Sequential, layers
 
@@ -19,14 +19,6 @@ def _rand(*shape, low=-2.0, high=2.0):
 def _model(layer, shape):
     x = Input(shape)
     return Model(x, layer(x))
-
-
-def _randomize(model):
-    for w in model.weights:
-        if w.dtype.kind == "f":
-            w.assign(RNG.uniform(0.5, 1.5, w.shape) if "variance" in w.name
-                     else RNG.normal(0, 0.5, w.shape))
-    return model
 
 
 ACTIVATIONS = ["relu", "relu6", "elu", "selu", "gelu", "softplus", "softsign", "swish", "silu",
@@ -50,7 +42,7 @@ def test_activations(name):
 ], ids=["relu", "relu_max", "relu_slope_threshold", "relu_all", "leaky", "elu", "thresholded",
         "softmax_axis1", "softmax_axes", "prelu"])
 def test_activation_layers(layer):
-    model = _randomize(_model(layer(), (4, 5)))
+    model = randomize(_model(layer(), (4, 5)), RNG)
     check_matches_numpy(model, _rand(2, 4, 5, low=-6, high=6))
 
 
@@ -58,16 +50,16 @@ def test_activation_layers(layer):
 def test_activation_after_conv_uses_channel_axis(activation):
     x = Input((6, 6, 3))
     y = layers.Conv2D(4, 3, activation=activation)(x)
-    check_matches_numpy(_randomize(Model(x, y)), _rand(2, 6, 6, 3))
+    check_matches_numpy(randomize(Model(x, y), RNG), _rand(2, 6, 6, 3))
 
 
 def test_dense_on_rank_3_and_images():
     x = Input((5, 7))
     y = layers.Dense(3, activation="tanh")(x)
-    check_matches_numpy(_randomize(Model(x, y)), _rand(2, 5, 7))
+    check_matches_numpy(randomize(Model(x, y), RNG), _rand(2, 5, 7))
     x = Input((4, 4, 2))
     y = layers.Dense(3)(layers.Conv2D(3, 1)(x))
-    check_matches_numpy(_randomize(Model(x, y)), _rand(2, 4, 4, 2))
+    check_matches_numpy(randomize(Model(x, y), RNG), _rand(2, 4, 4, 2))
 
 
 CONVS = {
@@ -102,7 +94,7 @@ CONVS = {
 @pytest.mark.parametrize("case", sorted(CONVS))
 def test_convolutions(case):
     make, shape = CONVS[case]
-    model = _randomize(_model(make(), shape))
+    model = randomize(_model(make(), shape), RNG)
     check_matches_numpy(model, _rand(2, *shape), rtol=1e-4, atol=1e-4)
 
 
@@ -144,7 +136,7 @@ def test_spatial_layers_on_channels_first_values(case):
     """After a Conv2D the value is held channels first: axes must still be Keras's."""
     make, shape = POOLS[case]
     x = Input(shape)
-    model = _randomize(Model(x, make()(layers.Conv2D(shape[-1], 1)(x))))
+    model = randomize(Model(x, make()(layers.Conv2D(shape[-1], 1)(x))), RNG)
     check_matches_numpy(model, _rand(2, *shape))
 
 
@@ -158,7 +150,7 @@ def test_spatial_layers_on_channels_first_values(case):
 ], ids=["bn", "bn_axis1", "bn_two_axes", "ln", "ln_two_axes", "ln_noscale", "gn", "gn_each",
         "unit", "unit_two_axes"])
 def test_normalizations(make):
-    model = _randomize(_model(make(), (3, 4, 6)))
+    model = randomize(_model(make(), (3, 4, 6)), RNG)
     check_matches_numpy(model, _rand(2, 3, 4, 6), rtol=1e-4, atol=1e-4)
 
 
@@ -167,7 +159,7 @@ def test_normalizations(make):
                                   lambda: layers.GroupNormalization(groups=3)])
 def test_normalizations_after_conv(make):
     x = Input((5, 5, 3))
-    model = _randomize(Model(x, make()(layers.Conv2D(6, 3)(x))))
+    model = randomize(Model(x, make()(layers.Conv2D(6, 3)(x))), RNG)
     check_matches_numpy(model, _rand(2, 5, 5, 3), rtol=1e-4, atol=1e-4)
 
 
@@ -177,7 +169,7 @@ def test_merging(merge):
     a, b = Input((3, 3, 2)), Input((3, 3, 2))
     conv = layers.Conv2D(2, 1)(a)  # one channels-first input, one in Keras's layout
     y = getattr(layers, merge)()([conv, b])
-    model = _randomize(Model([a, b], y))
+    model = randomize(Model([a, b], y), RNG)
     check_matches_numpy(model, [_rand(2, 3, 3, 2), _rand(2, 3, 3, 2)])
 
 
@@ -186,7 +178,7 @@ def test_concatenate_channels_first_values_on_any_axis():
     c1, c2 = layers.Conv2D(2, 1)(a), layers.Conv2D(3, 1)(a)
     y = layers.Concatenate(axis=-1)([c1, c2])
     z = layers.Concatenate(axis=1)([layers.Conv2D(2, 1)(a), layers.Conv2D(2, 1)(a)])
-    model = _randomize(Model(a, [y, z]))
+    model = randomize(Model(a, [y, z]), RNG)
     check_matches_numpy(model, _rand(2, 3, 3, 2))
 
 
@@ -208,7 +200,7 @@ def test_concatenate_channels_first_values_on_any_axis():
 def test_shape_and_preprocessing_layers(make, shape):
     x = Input(shape)
     y = make()(layers.Conv2D(shape[-1], 1)(x) if len(shape) == 3 else x)
-    check_matches_numpy(_randomize(Model(x, y)), _rand(2, *shape))
+    check_matches_numpy(randomize(Model(x, y), RNG), _rand(2, *shape))
 
 
 def test_squeeze_excite_reshape_keeps_channels_first():
@@ -216,12 +208,12 @@ def test_squeeze_excite_reshape_keeps_channels_first():
     h = layers.Conv2D(6, 1)(x)
     se = layers.Reshape((1, 1, 6))(layers.GlobalAveragePooling2D()(h))
     y = layers.Multiply()([h, layers.Conv2D(6, 1, activation="sigmoid")(se)])
-    check_matches_numpy(_randomize(Model(x, y)), _rand(2, 4, 4, 3))
+    check_matches_numpy(randomize(Model(x, y), RNG), _rand(2, 4, 4, 3))
 
 
 def test_embedding_and_int_inputs():
     x = Input((5,), dtype="int32")
-    model = _randomize(Model(x, layers.Embedding(10, 4)(x)))
+    model = randomize(Model(x, layers.Embedding(10, 4)(x)), RNG)
     check_matches_numpy(model, RNG.integers(0, 10, (3, 5)).astype(np.int32))
 
 
@@ -231,6 +223,6 @@ def test_nested_models_and_sequential():
     sub_in = Input((2,))
     sub = Model(sub_in, layers.Dense(2, activation="sigmoid")(sub_in), name="sub")
     y = sub(inner(x))
-    model = _randomize(Model(x, [y, inner(x)]))
+    model = randomize(Model(x, [y, inner(x)]), RNG)
     check_matches_numpy(model, _rand(4, 3))
-    check_matches_numpy(_randomize(inner), _rand(4, 3))
+    check_matches_numpy(randomize(inner, RNG), _rand(4, 3))

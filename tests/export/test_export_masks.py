@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from onnx_helpers import check_matches_numpy
+from onnx_helpers import check_matches_numpy, randomize
 
 from numkeras import Input, Model, backend, layers, ops
 from numkeras.export import LoweringError, to_onnx
@@ -23,13 +23,6 @@ def _ids(steps=6, high=9):
     x[1, :2] = 0  # leading padding
     x[2, steps // 2] = 0  # a hole
     return x.astype(np.int32)
-
-
-def _randomize(model):
-    for w in model.weights:
-        if w.dtype.kind == "f":
-            w.assign(RNG.normal(0, 0.5, w.shape))
-    return model
 
 
 MASKED_RNNS = {
@@ -54,7 +47,7 @@ def test_masked_rnns(name):
     backend.clear_session()
     x = Input((6,), dtype="int32")
     y = MASKED_RNNS[name]()(layers.Embedding(10, 5, mask_zero=True)(x))
-    check_matches_numpy(_randomize(Model(x, y)), _ids(), rtol=1e-4, atol=1e-5)
+    check_matches_numpy(randomize(Model(x, y), RNG), _ids(), rtol=1e-4, atol=1e-5)
 
 
 def test_mask_flows_through_dense_dropout_and_merges():
@@ -65,7 +58,7 @@ def test_mask_flows_through_dense_dropout_and_merges():
     h2 = emb(c)
     merged = layers.Concatenate()([layers.Add()([h1, h2]), h2])
     y = layers.GlobalAveragePooling1D()(layers.LSTM(3, return_sequences=True)(merged))
-    check_matches_numpy(_randomize(Model([a, c], y)), [_ids(), _ids()[::-1].copy()],
+    check_matches_numpy(randomize(Model([a, c], y), RNG), [_ids(), _ids()[::-1].copy()],
                         rtol=1e-4, atol=1e-5)
 
 
@@ -76,7 +69,7 @@ def test_masking_layer_then_lstm_and_pooling():
     data = RNG.normal(size=(3, 6, 4)).astype(np.float32)
     data[0, 3:] = 0
     data[2, 1] = 0
-    check_matches_numpy(_randomize(Model(x, layers.GlobalAveragePooling1D()(h))), data,
+    check_matches_numpy(randomize(Model(x, layers.GlobalAveragePooling1D()(h)), RNG), data,
                         rtol=1e-4, atol=1e-5)
 
 
@@ -87,7 +80,7 @@ def test_masked_softmax_layer_and_concatenate_with_unmasked_input():
     y = layers.LSTM(2)(h)
     scores = layers.Softmax()(Input((5,)), mask=Input((5,), dtype="bool"))
     model = Model([x, z], y)
-    check_matches_numpy(_randomize(model), [_ids(), RNG.normal(size=(3, 6, 4)).astype("f4")],
+    check_matches_numpy(randomize(model, RNG), [_ids(), RNG.normal(size=(3, 6, 4)).astype("f4")],
                         rtol=1e-4, atol=1e-5)
     sm = Model(scores.node.keras_inputs, scores)
     check_matches_numpy(sm, [RNG.normal(size=(3, 5)).astype("f4"),
@@ -106,7 +99,7 @@ def test_dense_attention(cls, kwargs, masked):
     q, v = Input((6,), dtype="int32"), Input((5,), dtype="int32")
     emb = layers.Embedding(10, 4, mask_zero=masked)
     out = cls()([emb(q), emb(v)], **kwargs)
-    model = _randomize(Model([q, v], list(out) if isinstance(out, tuple) else out))
+    model = randomize(Model([q, v], list(out) if isinstance(out, tuple) else out), RNG)
     check_matches_numpy(model, [_ids(), _ids(5)], rtol=1e-4, atol=1e-5)
 
 
@@ -117,7 +110,7 @@ def test_multi_head_attention_with_input_masks(kwargs):
     q, v = Input((6,), dtype="int32"), Input((6,), dtype="int32")
     emb = layers.Embedding(10, 4, mask_zero=True)
     out = layers.MultiHeadAttention(2, 3)(emb(q), emb(v), **kwargs)
-    model = _randomize(Model([q, v], list(out) if isinstance(out, tuple) else out))
+    model = randomize(Model([q, v], list(out) if isinstance(out, tuple) else out), RNG)
     check_matches_numpy(model, [_ids(), _ids()], rtol=1e-4, atol=1e-5)
 
 
@@ -131,7 +124,7 @@ def test_multi_head_attention_with_input_masks(kwargs):
 def test_conv_lstm(make, shape):
     backend.clear_session()
     x = Input(shape)
-    model = _randomize(Model(x, make()(x)))
+    model = randomize(Model(x, make()(x)), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, *shape)).astype(np.float32), rtol=1e-4,
                         atol=1e-5)
 
@@ -298,5 +291,5 @@ def test_keras3_hard_sigmoid_as_recurrent_activation():
     backend.clear_session()
     x = Input((5, 4))
     cell_act = activations.get("keras3_hard_sigmoid")
-    model = _randomize(Model(x, layers.LSTM(3, recurrent_activation=cell_act)(x)))
+    model = randomize(Model(x, layers.LSTM(3, recurrent_activation=cell_act)(x)), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, 5, 4)).astype(np.float32))

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx_helpers import check_matches_numpy
+from onnx_helpers import check_matches_numpy, randomize
 
 from numkeras import Input, Model, layers
 
 RNG = np.random.default_rng(0)
-
-
-def _randomize(model):
-    for w in model.weights:
-        w.assign(RNG.normal(0, 0.5, w.shape))
-    return model
 
 
 RNNS = {
@@ -39,13 +33,13 @@ RNNS = {
 def test_recurrent_layers(kind, options):
     x = Input((5, 3))
     out = RNNS[kind](**options)(x)
-    model = _randomize(Model(x, out))
+    model = randomize(Model(x, out), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, 5, 3)).astype(np.float32))
 
 
 def test_initial_state():
     x, h, c = Input((5, 3)), Input((4,)), Input((4,))
-    model = _randomize(Model([x, h, c], layers.LSTM(4)(x, initial_state=[h, c])))
+    model = randomize(Model([x, h, c], layers.LSTM(4)(x, initial_state=[h, c])), RNG)
     data = [RNG.normal(size=s).astype(np.float32) for s in ((2, 5, 3), (2, 4), (2, 4))]
     check_matches_numpy(model, data)
 
@@ -56,14 +50,14 @@ def test_bidirectional(merge_mode, sequences):
     x = Input((5, 3))
     out = layers.Bidirectional(layers.GRU(3, return_sequences=sequences),
                                merge_mode=merge_mode)(x)
-    model = _randomize(Model(x, out))
+    model = randomize(Model(x, out), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, 5, 3)).astype(np.float32))
 
 
 def test_bidirectional_lstm_with_states():
     x = Input((4, 3))
     out = layers.Bidirectional(layers.LSTM(2, return_sequences=True, return_state=True))(x)
-    check_matches_numpy(_randomize(Model(x, out)), RNG.normal(size=(2, 4, 3)).astype(np.float32))
+    check_matches_numpy(randomize(Model(x, out), RNG), RNG.normal(size=(2, 4, 3)).astype(np.float32))
 
 
 def test_time_distributed():
@@ -71,7 +65,7 @@ def test_time_distributed():
     h = layers.TimeDistributed(layers.Conv2D(3, 3, activation="relu"))(x)
     h = layers.TimeDistributed(layers.Flatten())(h)
     out = layers.TimeDistributed(layers.Dense(2))(h)
-    model = _randomize(Model(x, out))
+    model = randomize(Model(x, out), RNG)
     check_matches_numpy(model, RNG.normal(size=(2, 4, 6, 6, 2)).astype(np.float32), rtol=1e-4,
                         atol=1e-4)
 
@@ -79,4 +73,4 @@ def test_time_distributed():
 def test_conv1d_into_lstm():
     x = Input((8, 3))
     out = layers.LSTM(3)(layers.Conv1D(4, 3, padding="same")(x))
-    check_matches_numpy(_randomize(Model(x, out)), RNG.normal(size=(2, 8, 3)).astype(np.float32))
+    check_matches_numpy(randomize(Model(x, out), RNG), RNG.normal(size=(2, 8, 3)).astype(np.float32))
