@@ -86,21 +86,48 @@ def _same(ours, theirs):
         assert_close_outputs(ours, theirs)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
-def test_tf_keras_keras_file_loads_and_numkeras_file_loads_in_tf_keras(tmp_path, case):
+def _tf_keras_both_ways(tmp_path, theirs, x):
+    """tf-keras's .keras file of ``theirs`` loads here with tf-keras's outputs on ``x``, and
+    the file written back in tf-keras style loads in tf-keras with them too; returns the
+    numkeras model and the outputs."""
     from numkeras.saving.keras_v3 import save_model
 
-    theirs, x = _build(tf_keras(), case)
     expected = theirs.predict(x, verbose=0)
     theirs.save(str(tmp_path / "t.keras"))
     numkeras.backend.clear_session()
     ours = load_model(str(tmp_path / "t.keras"))
     _same(ours.predict(x), expected)
-    assert ours.layers[-1].get_vocabulary() == [
-        v.decode() if isinstance(v, bytes) else v for v in theirs.layers[-1].get_vocabulary()]
     save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
     back = tf_keras().models.load_model(str(tmp_path / "o.keras"))
     _same(back.predict(x, verbose=0), expected)
+    return ours, expected
+
+
+def _keras3_both_ways(tmp_path, theirs, x, expected):
+    """Keras 3's .keras file of ``theirs`` loads here computing ``expected`` on ``x``, and
+    the file written back (Keras 3 style) loads in Keras 3 computing them too."""
+    theirs.save(str(tmp_path / "k3.keras"))
+    numkeras.backend.clear_session()
+    ours = load_model(str(tmp_path / "k3.keras"))
+    _same(ours.predict(x), expected)
+    ours.save(str(tmp_path / "back.keras"))  # Keras 3 style, read by Keras 3
+    again = keras3().models.load_model(str(tmp_path / "back.keras"))
+    _same(np.asarray(again(_constants(x))), expected)
+
+
+def _constants(x):
+    """``x`` (an array or a list of them) as TF tensors: Keras 3's predict refuses object
+    arrays."""
+    tf = tensorflow()
+    return [tf.constant(v) for v in x] if isinstance(x, list) else tf.constant(x)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_tf_keras_keras_file_loads_and_numkeras_file_loads_in_tf_keras(tmp_path, case):
+    theirs, x = _build(tf_keras(), case)
+    ours, _ = _tf_keras_both_ways(tmp_path, theirs, x)
+    assert ours.layers[-1].get_vocabulary() == [
+        v.decode() if isinstance(v, bytes) else v for v in theirs.layers[-1].get_vocabulary()]
 
 
 def test_invert_round_trips_like_tf_keras():
@@ -119,15 +146,7 @@ def test_invert_round_trips_like_tf_keras():
                          ids=[_ids(c) for c in CASES if c[0] != "IntegerLookup" or c[3] is None])
 def test_keras3_keras_file_loads(tmp_path, case):
     theirs, x = _build(keras3(), case)
-    tf = tensorflow()
-    expected = np.asarray(theirs(tf.constant(x)))  # Keras 3's predict refuses object arrays
-    theirs.save(str(tmp_path / "k3.keras"))
-    numkeras.backend.clear_session()
-    ours = load_model(str(tmp_path / "k3.keras"))
-    _same(ours.predict(x), expected)
-    ours.save(str(tmp_path / "back.keras"))  # Keras 3 style, read by Keras 3
-    again = keras3().models.load_model(str(tmp_path / "back.keras"))
-    _same(np.asarray(again(tf.constant(x))), expected)
+    _keras3_both_ways(tmp_path, theirs, x, np.asarray(theirs(_constants(x))))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[3] is not None and
@@ -157,29 +176,13 @@ HASH_CASES = [
 @pytest.mark.parametrize("kwargs,kind", HASH_CASES,
                          ids=[str(k).replace(" ", "") for k, _ in HASH_CASES])
 def test_hashing_matches_tf_keras_and_keras3_both_ways(tmp_path, kwargs, kind):
-    from numkeras.saving.keras_v3 import save_model
+    def build(k):
+        inp, x = _input(k, kind)
+        return k.Model(inp, k.layers.Hashing(**kwargs)(inp)), x
 
-    tfk = tf_keras()
-    inp, x = _input(tfk, kind)
-    theirs = tfk.Model(inp, tfk.layers.Hashing(**kwargs)(inp))
-    expected = theirs.predict(x, verbose=0)
-    theirs.save(str(tmp_path / "t.keras"))
-    numkeras.backend.clear_session()
-    ours = load_model(str(tmp_path / "t.keras"))
-    _same(ours.predict(x), expected)
-    save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
-    _same(tf_keras().models.load_model(str(tmp_path / "o.keras")).predict(x, verbose=0),
-          expected)
-    k3 = keras3()
-    inp3, _ = _input(k3, kind)
-    model3 = k3.Model(inp3, k3.layers.Hashing(**kwargs)(inp3))
-    model3.save(str(tmp_path / "k3.keras"))
-    numkeras.backend.clear_session()
-    ours3 = load_model(str(tmp_path / "k3.keras"))
-    _same(ours3.predict(x), expected)
-    ours3.save(str(tmp_path / "back.keras"))  # Keras 3 style, read by Keras 3
-    again = keras3().models.load_model(str(tmp_path / "back.keras"))
-    _same(np.asarray(again(tensorflow().constant(x))), expected)
+    theirs, x = build(tf_keras())
+    _, expected = _tf_keras_both_ways(tmp_path, theirs, x)
+    _keras3_both_ways(tmp_path, build(keras3())[0], x, expected)
 
 
 def test_hashes_match_tensorflow_on_random_strings():
@@ -208,34 +211,15 @@ FEATURES = {"words1": np.array([["a"], ["bb"], [""], ["zz"]], dtype=object),
 @pytest.mark.parametrize("kwargs,kinds", CROSS_CASES,
                          ids=[f"{k}{v}".replace(" ", "") for k, v in CROSS_CASES])
 def test_hashed_crossing_matches_tf_keras_both_ways(tmp_path, kwargs, kinds):
-    from numkeras.saving.keras_v3 import save_model
-
-    tfk = tf_keras()
     xs = [FEATURES[k] for k in kinds]
-    inputs = [tfk.Input((1,), dtype="string" if x.dtype == object else "int64") for x in xs]
-    theirs = tfk.Model(inputs, tfk.layers.HashedCrossing(**kwargs)(inputs))
-    expected = theirs.predict(xs, verbose=0)
-    theirs.save(str(tmp_path / "t.keras"))
-    numkeras.backend.clear_session()
-    ours = load_model(str(tmp_path / "t.keras"))
-    _same(ours.predict(xs), expected)
-    save_model(ours, str(tmp_path / "o.keras"), style="tf_keras")
-    _same(tf_keras().models.load_model(str(tmp_path / "o.keras")).predict(xs, verbose=0),
-          expected)
-    if len(xs) != 2:
-        return  # Keras 3's HashedCrossing takes exactly two features
-    # Keras 3: its file loads here, and the Keras 3-style file written here loads there
-    k3 = keras3()
-    inputs3 = [k3.Input((1,), dtype="string" if x.dtype == object else "int64") for x in xs]
-    k3.Model(inputs3, k3.layers.HashedCrossing(**kwargs)(inputs3)).save(
-        str(tmp_path / "k3.keras"))
-    numkeras.backend.clear_session()
-    ours3 = load_model(str(tmp_path / "k3.keras"))
-    _same(ours3.predict(xs), expected)
-    ours3.save(str(tmp_path / "back.keras"))
-    again = keras3().models.load_model(str(tmp_path / "back.keras"))
-    tf = tensorflow()
-    _same(np.asarray(again([tf.constant(x) for x in xs])), expected)
+
+    def build(k):
+        inputs = [k.Input((1,), dtype="string" if x.dtype == object else "int64") for x in xs]
+        return k.Model(inputs, k.layers.HashedCrossing(**kwargs)(inputs))
+
+    _, expected = _tf_keras_both_ways(tmp_path, build(tf_keras()), xs)
+    if len(xs) == 2:  # Keras 3's HashedCrossing takes exactly two features
+        _keras3_both_ways(tmp_path, build(keras3()), xs, expected)
 
 
 @pytest.mark.parametrize("n", [2, 3, 7])

@@ -197,16 +197,36 @@ def _heap_of_size_zero(path: str) -> None:
         out.write(data)
 
 
+#: Root attributes tf-keras writes as variable-length strings (in HDF5's global heap).
+HEAP_STRINGS = {"keras_version": "2.21.0", "backend": "tensorflow",
+                "model_config": '{"class_name": "Sequential", "config": {"layers": []}}'}
+
+
+def _weights_with_heap_strings(path: str, names: tuple[str, ...]) -> None:
+    """A legacy .h5 weights file with the ``HEAP_STRINGS`` attributes ``names``."""
+    small_model(1).save_weights(path)
+    with h5py.File(path, "r+") as f:
+        for name in names:
+            f.attrs[name] = HEAP_STRINGS[name]
+
+
+def _in_fresh_python(code: str, hang: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter that imports this checkout; fail the test with
+    ``hang`` if it takes over 120 s."""
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    try:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, env=env, cwd=os.getcwd())
+    except subprocess.TimeoutExpired:
+        pytest.fail(hang)
+
+
 @pytest.mark.parametrize("call", ["load_weights", "load_model", "inspect", "verify"])
 def test_zero_size_global_heap_object_does_not_hang(tmp_path, call):
     """tf-keras writes ``keras_version``/``backend``/``model_config`` as variable-length
     strings (in HDF5's global heap); one size set to 0 hung HDF5 at 100% CPU forever."""
     path = str(tmp_path / "w.h5")
-    small_model(1).save_weights(path)
-    with h5py.File(path, "r+") as f:  # as tf-keras writes them
-        f.attrs["keras_version"] = "2.21.0"
-        f.attrs["backend"] = "tensorflow"
-        f.attrs["model_config"] = '{"class_name": "Sequential", "config": {"layers": []}}'
+    _weights_with_heap_strings(path, ("keras_version", "backend", "model_config"))
     _heap_of_size_zero(path)
     code = textwrap.dedent(f"""
         import numkeras as nk
@@ -228,12 +248,7 @@ def test_zero_size_global_heap_object_does_not_hang(tmp_path, call):
             assert path in str(exc), exc
             print("CLEAN", type(exc).__name__)
     """)
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=120, env=env, cwd=os.getcwd())
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{call} hung on a global heap object of size 0")
+    out = _in_fresh_python(code, f"{call} hung on a global heap object of size 0")
     assert "CLEAN" in out.stdout, out.stderr[-2000:]
 
 
@@ -263,10 +278,7 @@ def test_global_heap_hidden_under_a_dataset_extent_is_still_checked(tmp_path):
     from numkeras.saving import h5common
 
     path = str(tmp_path / "w.h5")
-    small_model(1).save_weights(path)
-    with h5py.File(path, "r+") as f:
-        f.attrs["keras_version"] = "2.21.0"
-        f.attrs["model_config"] = '{"class_name": "Sequential", "config": {"layers": []}}'
+    _weights_with_heap_strings(path, ("keras_version", "model_config"))
     _hide_heap_in_a_dataset(path)
     _heap_of_size_zero(path)
     with open(path, "rb") as f:
@@ -285,12 +297,8 @@ def test_global_heap_hidden_under_a_dataset_extent_is_still_checked(tmp_path):
                 assert path in str(exc) and "global heap" in str(exc), exc
                 print("CLEAN", type(exc).__name__)
     """)
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=120, env=env, cwd=os.getcwd())
-    except subprocess.TimeoutExpired:
-        pytest.fail("HDF5 hung on a damaged global heap hidden under a dataset's extent")
+    out = _in_fresh_python(
+        code, "HDF5 hung on a damaged global heap hidden under a dataset's extent")
     assert out.stdout.count("CLEAN") == 2, out.stderr[-2000:]
 
 
