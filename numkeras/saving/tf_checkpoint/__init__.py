@@ -87,8 +87,11 @@ def _check_model_matched(model, job) -> None:
     from . import keras_view
 
     bound = {id(obj) for obj in job.bound.values()}
-    own = [v for v in model.weights] + list(model.submodules)
-    if not own or any(id(o) in bound for o in own):
+    layers = list(model.submodules)
+    if any(id(o) in bound for o in layers):  # the usual answer, without listing weights
+        return
+    weights = list(model.weights)
+    if not (weights or layers) or any(id(v) in bound for v in weights):
         return
     graph_root = [ref.local_name for ref in job.graph.nodes[0].children]
     model_root = [name for name, _ in keras_view.children(model)]

@@ -46,7 +46,7 @@ from google.protobuf.message import DecodeError
 
 from ..crashsafe import commit_replacing
 from ..paths import commit_lock
-from . import crc, protos
+from . import batch_read, crc, protos
 from ._files import PendingFile, fsync_dir, pending_files
 from .dtypes import DataType, from_numpy_dtype, to_numpy_dtype
 from .errors import CheckpointFormatError
@@ -471,23 +471,24 @@ class BundleReader:
         #: ``"little"`` or ``"big"``: byte order of the numeric data.
         self.endianness: str = "big" if header.endianness == 1 else "little"
         self._entries: dict[bytes, BundleEntry] = {}
+        parse = protos.BundleEntryProto.FromString
         for raw_key, value in table[1:]:
             key = raw_key.decode("utf-8", "surrogateescape")
-            proto = self._parse(protos.BundleEntryProto, value, f"key {key!r}")
+            try:
+                proto = parse(value)
+            except (DecodeError, RuntimeError, ValueError):
+                proto = self._parse(protos.BundleEntryProto, value, f"key {key!r}")
+            shape = proto.shape
             self._entries[raw_key] = BundleEntry(
-                key=key,
-                dtype=proto.dtype,
-                shape=tuple(d.size for d in proto.shape.dim) if not proto.shape.unknown_rank
-                else (-1,),
-                shard_id=proto.shard_id,
-                offset=proto.offset,
-                size=proto.size,
-                crc32c=proto.crc32c,
-                slices=tuple(
+                key, proto.dtype,
+                tuple([d.size for d in shape.dim]) if not shape.unknown_rank else (-1,),
+                proto.shard_id, proto.offset, proto.size, proto.crc32c,
+                tuple(
                     tuple((e.start, e.length if e.HasField("length") else -1)
                           for e in s.extent)
-                    for s in proto.slices),
+                    for s in proto.slices) if proto.slices else (),
             )
+        self._valid_shapes: set[tuple[int, ...]] = set()  # shapes _check_shape has passed
         parts: set[bytes] = set()
         for raw_key, entry in self._entries.items():
             for extents in entry.slices:
@@ -561,7 +562,9 @@ class BundleReader:
         entry = self._entries.get(key.encode("utf-8", "surrogateescape"))
         if entry is None:
             raise KeyError(f"key {key!r} not found in checkpoint {self.prefix}")
-        self._check_shape(entry)
+        if entry.shape not in self._valid_shapes:
+            self._check_shape(entry)
+            self._valid_shapes.add(entry.shape)
         return entry
 
     def _fail(self, entry: BundleEntry, message: str, path: str | None = None) -> None:
@@ -625,13 +628,22 @@ class BundleReader:
         self._check_crc(entry, checksum, path)
 
     def verify_all(self, keys: Sequence[str]) -> None:
-        """:meth:`verify` every key (two threads for big loads); raises on the first error."""
-        _map_in_threads(self.verify, keys, [self.get_entry(k).size for k in keys])
+        """:meth:`verify` every key (two threads for big loads); raises on the first error.
+
+        Small tensors are checked in runs of neighbours (:mod:`.batch_read`); if anything
+        there fails, every key is verified one by one, which raises the precise error.
+        """
+        rest = batch_read.verify_small(self, keys)
+        if rest is None:
+            rest = list(keys)
+        _map_in_threads(self.verify, rest, [self.get_entry(k).size for k in rest])
 
     def read_all_verified(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        """:meth:`read_verified` each ``(key, out)`` pair (two threads for big loads)."""
-        _map_in_threads(lambda item: self.read_verified(*item), items,
-                        [self.get_entry(key).size for key, _ in items])
+        """:meth:`read_verified` each ``(key, out)`` pair (small tensors in runs of
+        neighbours, :mod:`.batch_read`; two threads for big loads)."""
+        rest = batch_read.read_small(self, items)
+        _map_in_threads(lambda item: self.read_verified(*item), rest,
+                        [self.get_entry(key).size for key, _ in rest])
 
     def _read_checked(self, path: str, entry: BundleEntry, target: np.ndarray,
                       crc_message: str | None = None) -> None:

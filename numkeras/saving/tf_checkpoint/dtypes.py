@@ -109,6 +109,9 @@ for _dt, _np in _TO_NUMPY.items():
     _FROM_NUMPY.setdefault(np.dtype(_np), _dt)
 
 
+_NUMPY_CACHE: dict[int, np.dtype] = {}  # DataType value -> dtype, filled on first use
+
+
 def to_numpy_dtype(data_type: int) -> np.dtype:
     """Returns the (native byte order) NumPy dtype for a stored ``DataType`` value.
 
@@ -118,10 +121,14 @@ def to_numpy_dtype(data_type: int) -> np.dtype:
     >>> to_numpy_dtype(7), to_numpy_dtype(19)
     (dtype('O'), dtype('float16'))
     """
+    known = _NUMPY_CACHE.get(data_type)
+    if known is not None:
+        return known
     if data_type == DataType.DT_STRING:
         return np.dtype(object)
     try:
-        return np.dtype(_TO_NUMPY[DataType(data_type)])
+        known = _NUMPY_CACHE[data_type] = np.dtype(_TO_NUMPY[DataType(data_type)])
+        return known
     except (KeyError, ValueError):
         try:
             name = DataType(data_type).name

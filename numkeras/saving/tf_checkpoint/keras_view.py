@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+from numkeras.engine.base_layer import Layer
 from numkeras.engine.functional_model import Functional
 from numkeras.engine.tracking import Trackable
 from numkeras.engine.training import Model
@@ -75,11 +76,21 @@ def _model_layers(model) -> list:
     return list(model.layers)
 
 
+def _has_weights(layer) -> bool:
+    """``bool(layer.weights)``, answered from the layer's own variables where they decide it
+    (``weights`` walks every sub-layer: slow for a model of thousands of layers)."""
+    cls = type(layer)
+    if cls.weights is Layer.weights and cls.trainable_weights is Layer.trainable_weights and \
+            cls.non_trainable_weights is Layer.non_trainable_weights and layer.own_variables():
+        return True
+    return bool(layer.weights)
+
+
 def _layer_dependencies(model) -> list[tuple[str, object]]:
     out = []
     weighted = 0
     for i, layer in enumerate(_model_layers(model)):
-        if layer.weights:
+        if _has_weights(layer):
             out.append((f"{_WEIGHTED_PREFIX}{weighted}", layer))
             weighted += 1
         out.append((f"{_LAYER_PREFIX}{i}", layer))

@@ -133,18 +133,19 @@ class _Report:
     unused_attributes: dict = field(default_factory=dict)
     expect_partial: bool = False
     hint: str = ""
+    with_attributes: list = field(default_factory=list)  # ids of nodes holding values
 
 
 def _warn_unrestored(report: _Report) -> None:
     if report.expect_partial:
         return
+    unmatched = [i for i in report.with_attributes if i not in report.matched]
+    if not unmatched and not report.unused_attributes:
+        return
     names = node_names(report.graph)
-    missing = [names.get(i, f"node {i}") for i, node in enumerate(report.graph.nodes)
-               if node.attributes and i not in report.matched]
+    missing = [names.get(i, f"node {i}") for i in unmatched]
     missing += [f"{names.get(i, i)} (attribute {a})" for i, attrs in
                 report.unused_attributes.items() for a in attrs]
-    if not missing:
-        return
     listed = ", ".join(missing[:_MAX_LISTED])
     more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
     warnings.warn(
@@ -181,7 +182,10 @@ class _Restore:
         self.report = _Report(prefix, graph, hint=hint)
         self._finalizer = weakref.finalize(self, _warn_unrestored, self.report)
         self._finalizer.atexit = False
-        _check_graph(graph, prefix)
+        #: Per node, its ``(child id, local name)`` pairs (read from the proto once).
+        self.children, self.report.with_attributes, self.with_slots = \
+            _check_graph(graph, prefix)
+        self.valued = set(self.report.with_attributes)
 
     # -- matching --------------------------------------------------------------------------
     def _lookup(self, node_id: int, obj, name: str, cache: dict):
@@ -194,9 +198,11 @@ class _Restore:
     def _bind(self, node_id: int, obj, plans: list[_Plan]) -> None:
         self.bound[node_id] = obj
         self.report.matched.add(node_id)
-        node = self.graph.nodes[node_id]
-        if node.children:
+        if self.children[node_id]:
             keras_view.materialize(obj)
+        if node_id not in self.valued and node_id not in self.with_slots:
+            return  # (the proto's accessors are slow: only nodes holding something)
+        node = self.graph.nodes[node_id]
         variable = keras_view.variable_of(obj)
         for attribute in node.attributes:
             if variable is not None and attribute.name == VARIABLE_VALUE_KEY:
@@ -231,8 +237,7 @@ class _Restore:
                 queue.append((node_id, obj, anchor))
         while queue:
             node_id, obj, anchor = queue.popleft()
-            for ref in self.graph.nodes[node_id].children:
-                child_id, name = ref.node_id, ref.local_name
+            for child_id, name in self.children[node_id]:
                 if child_id in self.bound:
                     continue
                 child = self._lookup(node_id, obj, name, cache)
@@ -379,19 +384,32 @@ def _value_key(graph, node_id: int) -> str | None:
     return None
 
 
-def _check_graph(graph, prefix: str) -> None:
+def _check_graph(graph, prefix: str) -> tuple[list[list[tuple[int, str]]], list[int], set[int]]:
+    """Check every node reference; return each node's ``(child id, local name)`` pairs, the
+    ids of the nodes holding values and of those holding slot variables (one pass over the
+    proto: its accessors are slow)."""
     count = len(graph.nodes)
     if not count:
         raise CheckpointFormatError(f"{prefix}: the object graph has no nodes")
+    children = []
+    with_attributes = []
+    with_slots = set()
     for node_id, node in enumerate(graph.nodes):
-        refs = [c.node_id for c in node.children] + [
-            i for s in node.slot_variables
-            for i in (s.original_variable_node_id, s.slot_variable_node_id)]
-        bad = [i for i in refs if not 0 <= i < count]
+        refs = [(c.node_id, c.local_name) for c in node.children]
+        children.append(refs)
+        bad = [i for i, _ in refs if not 0 <= i < count]
+        if node.slot_variables:
+            with_slots.add(node_id)
+            bad += [i for s in node.slot_variables
+                    for i in (s.original_variable_node_id, s.slot_variable_node_id)
+                    if not 0 <= i < count]
+        if node.attributes:
+            with_attributes.append(node_id)
         if bad:
             raise CheckpointFormatError(
                 f"{prefix}: object graph node {node_id} refers to node {bad[0]}, but the graph "
                 f"has only {count} nodes (corrupt checkpoint)")
+    return children, with_attributes, with_slots
 
 
 class _DeferredChild:

@@ -302,9 +302,16 @@ def _parse_block(block: bytes, what: str) -> list[tuple[bytes, bytes]]:
     pos = 0
     while pos < entries_end:
         start = pos
-        shared, pos = get_varint(block, pos, entries_end, 5)
-        non_shared, pos = get_varint(block, pos, entries_end, 5)
-        value_len, pos = get_varint(block, pos, entries_end, 5)
+        # Lengths under 128 are one byte (nearly all of them): read those inline.
+        shared = block[pos]
+        if shared < 0x80 and pos + 3 <= entries_end and block[pos + 1] < 0x80 and \
+                block[pos + 2] < 0x80:
+            non_shared, value_len = block[pos + 1], block[pos + 2]
+            pos += 3
+        else:
+            shared, pos = get_varint(block, pos, entries_end, 5)
+            non_shared, pos = get_varint(block, pos, entries_end, 5)
+            value_len, pos = get_varint(block, pos, entries_end, 5)
         if shared > len(last_key):
             raise ValueError(f"{what}: entry at byte {start} shares {shared} bytes with a "
                              f"{len(last_key)}-byte previous key")
