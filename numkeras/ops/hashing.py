@@ -64,30 +64,35 @@ def _len0to16(s: bytes, n: int) -> int:
     return _K2
 
 
+def _words(s: bytes, n: int, k: int, mul: int) -> tuple[int, int, int, int]:
+    """The four words the 17-64 byte hashes start from: the first two (the first times
+    ``k``) and the last two (times ``mul`` and ``_K2``)."""
+    return ((_fetch(s, 0) * k) & _M, _fetch(s, 8), (_fetch(s, n - 8) * mul) & _M,
+            (_fetch(s, n - 16) * _K2) & _M)
+
+
+def _mix(a: int, b: int, c: int, d: int, t: int) -> tuple[int, int]:
+    """FarmHash's two-word mix of four words: ``rot(a + b, 43) + rot(c, 30) + d`` and
+    ``a + rot(b + t, 18) + c``."""
+    return ((_rot((a + b) & _M, 43) + _rot(c, 30) + d) & _M,
+            (a + _rot((b + t) & _M, 18) + c) & _M)
+
+
 def _len17to32(s: bytes, n: int) -> int:
     mul = _K2 + n * 2
-    a = (_fetch(s, 0) * _K1) & _M
-    b = _fetch(s, 8)
-    c = (_fetch(s, n - 8) * mul) & _M
-    d = (_fetch(s, n - 16) * _K2) & _M
-    return _len16((_rot((a + b) & _M, 43) + _rot(c, 30) + d) & _M,
-                  (a + _rot((b + _K2) & _M, 18) + c) & _M, mul)
+    return _len16(*_mix(*_words(s, n, _K1, mul), _K2), mul)
 
 
 def _len33to64(s: bytes, n: int) -> int:
     mul = _K2 + n * 2
-    a = (_fetch(s, 0) * _K2) & _M
-    b = _fetch(s, 8)
-    c = (_fetch(s, n - 8) * mul) & _M
-    d = (_fetch(s, n - 16) * _K2) & _M
-    y = (_rot((a + b) & _M, 43) + _rot(c, 30) + d) & _M
-    z = _len16(y, (a + _rot((b + _K2) & _M, 18) + c) & _M, mul)
+    a, b, c, d = _words(s, n, _K2, mul)
+    y, u = _mix(a, b, c, d, _K2)
+    z = _len16(y, u, mul)
     e = (_fetch(s, 16) * mul) & _M
     f = _fetch(s, 24)
     g = ((y + _fetch(s, n - 32)) * mul) & _M
     h = ((z + _fetch(s, n - 24)) * mul) & _M
-    return _len16((_rot((e + f) & _M, 43) + _rot(g, 30) + h) & _M,
-                  (e + _rot((f + a) & _M, 18) + g) & _M, mul)
+    return _len16(*_mix(e, f, g, h, a), mul)
 
 
 def _weak32(s: bytes, i: int, a: int, b: int) -> tuple[int, int]:
@@ -98,6 +103,21 @@ def _weak32(s: bytes, i: int, a: int, b: int) -> tuple[int, int]:
     a = (a + x + y) & _M
     b = (b + _rot(a, 44)) & _M
     return (a + z) & _M, (b + c) & _M
+
+
+def _round(s: bytes, i: int, x: int, y: int, z: int, v: tuple, w: tuple, mul: int,
+           k: int) -> tuple[int, int, int, tuple, tuple]:
+    """One 64-byte round of the long-input hash at ``s[i:]``: ``mul`` and ``k`` are ``_K1``
+    and 1 in the loop, the final multiplier and 9 on the last 64 bytes; ``(x, y, z, v, w)``
+    after it (``x`` and ``z`` swapped, as FarmHash does)."""
+    x = (_rot((x + y + v[0] + _fetch(s, i + 8)) & _M, 37) * mul) & _M
+    y = (_rot((y + v[1] + _fetch(s, i + 48)) & _M, 42) * mul) & _M
+    x ^= (w[1] * k) & _M
+    y = (y + v[0] * k + _fetch(s, i + 40)) & _M
+    z = (_rot((z + w[0]) & _M, 33) * mul) & _M
+    v = _weak32(s, i, (v[1] * mul) & _M, (x + w[0]) & _M)
+    w = _weak32(s, i + 32, (z + w[1]) & _M, (y + _fetch(s, i + 16)) & _M)
+    return z, y, x, v, w
 
 
 def fingerprint64(s: bytes) -> int:
@@ -120,30 +140,15 @@ def fingerprint64(s: bytes) -> int:
     last64 = end + ((n - 1) & 63) - 63
     i = 0
     while True:
-        x = (_rot((x + y + v[0] + _fetch(s, i + 8)) & _M, 37) * _K1) & _M
-        y = (_rot((y + v[1] + _fetch(s, i + 48)) & _M, 42) * _K1) & _M
-        x ^= w[1]
-        y = (y + v[0] + _fetch(s, i + 40)) & _M
-        z = (_rot((z + w[0]) & _M, 33) * _K1) & _M
-        v = _weak32(s, i, (v[1] * _K1) & _M, (x + w[0]) & _M)
-        w = _weak32(s, i + 32, (z + w[1]) & _M, (y + _fetch(s, i + 16)) & _M)
-        z, x = x, z
+        x, y, z, v, w = _round(s, i, x, y, z, v, w, _K1, 1)
         i += 64
         if i == end:
             break
     mul = _K1 + ((z & 0xFF) << 1)
-    i = last64
     w = ((w[0] + ((n - 1) & 63)) & _M, w[1])
     v = ((v[0] + w[0]) & _M, v[1])
     w = ((w[0] + v[0]) & _M, w[1])
-    x = (_rot((x + y + v[0] + _fetch(s, i + 8)) & _M, 37) * mul) & _M
-    y = (_rot((y + v[1] + _fetch(s, i + 48)) & _M, 42) * mul) & _M
-    x ^= (w[1] * 9) & _M
-    y = (y + v[0] * 9 + _fetch(s, i + 40)) & _M
-    z = (_rot((z + w[0]) & _M, 33) * mul) & _M
-    v = _weak32(s, i, (v[1] * mul) & _M, (x + w[0]) & _M)
-    w = _weak32(s, i + 32, (z + w[1]) & _M, (y + _fetch(s, i + 16)) & _M)
-    z, x = x, z
+    x, y, z, v, w = _round(s, last64, x, y, z, v, w, mul, 9)
     return _len16((_len16(v[0], w[0], mul) + _shift_mix(y) * _K0 + z) & _M,
                   (_len16(v[1], w[1], mul) + x) & _M, mul)
 
