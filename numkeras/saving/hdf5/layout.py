@@ -90,6 +90,8 @@ def chunk_string_list(data: list[bytes]) -> list[np.ndarray]:
             "The following attributes cannot be saved to HDF5 file because they are larger "
             f"than {HDF5_OBJECT_HEADER_LIMIT} bytes: {too_big}")
     arr = np.asarray(data) if data else np.asarray([], dtype="float64")
+    if arr.nbytes <= HDF5_OBJECT_HEADER_LIMIT:
+        return [arr]
     pieces = 1
     chunks = np.array_split(arr, pieces)
     while any(c.nbytes > HDF5_OBJECT_HEADER_LIMIT for c in chunks):

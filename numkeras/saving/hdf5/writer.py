@@ -8,7 +8,9 @@ group per layer, created in layer-name order and present for weightless layers t
 
 Everything is checked before the file is created, the file is written beside the target and
 renamed over it only when complete, and each weight is written straight from its variable's
-buffer (no copy of the model is made).
+buffer (no copy of the model is made). The file is encoded by
+:mod:`numkeras.saving.h5raw_write` (libhdf5 is too slow for many small layers); what that
+encoder does not cover (a ``bfloat16`` weight, an unusual name) is written with h5py.
 
 >>> import os, tempfile, h5py, numpy as np
 >>> from numkeras import Sequential, backend, layers
@@ -23,7 +25,9 @@ buffer (no copy of the model is made).
 
 from __future__ import annotations
 
-from numkeras.saving import h5write
+import numpy as np
+
+from numkeras.saving import h5raw_write, h5write
 from numkeras.saving.hdf5.layout import (
     BACKEND,
     KERAS_VERSION,
@@ -49,9 +53,39 @@ def save_weights(model, filepath: str, options=None, **kwargs) -> None:
                         f"format: {sorted(kwargs)}")
     h5py = import_h5py("save")
     groups = plan_groups(model, h5py)
+    tree = weights_tree(model, groups)
     with atomic_write_path(filepath) as tmp:  # a full disk is an OSError (h5write)
-        h5write.write_file(tmp, lambda f: write_groups(f, model, groups, filepath),
-                           reserved(model, groups))
+        if tree is not None:
+            h5raw_write.write_file(tmp, tree)
+        else:
+            h5write.write_file(tmp, lambda f: write_groups(f, model, groups, filepath),
+                               reserved(model, groups))
+
+
+def weights_tree(model, groups: list[tuple[str, list]],
+                 root: h5raw_write.Group | None = None) -> h5raw_write.Group | None:
+    """What :func:`write_groups` writes, as a tree for :mod:`~numkeras.saving.h5raw_write`
+    (into ``root`` when given); ``None`` when that encoder does not cover it."""
+    root = h5raw_write.Group() if root is None else root
+    try:
+        _string_list(root, "layer_names", [layer.name for layer in model.layers])
+        root.attribute("backend", np.bytes_(BACKEND.encode("utf8")))
+        root.attribute("keras_version", np.bytes_(KERAS_VERSION.encode("utf8")))
+        for group_name, weights in groups:
+            g = root.group(group_name)
+            _string_list(g, "weight_names", [w.name for w in weights])
+            for w in weights:
+                g.dataset(w.name, w.value)
+    except h5raw_write.Unsupported:
+        return None
+    return root
+
+
+def _string_list(group, name: str, data: list[str]) -> None:
+    """:func:`~numkeras.saving.hdf5.layout.save_attributes` for an encoder group."""
+    chunks = chunk_string_list([s.encode("utf8") for s in data])
+    for i, chunk in enumerate(chunks):
+        group.attribute(name if len(chunks) == 1 else f"{name}{i}", chunk)
 
 
 def reserved(model, groups: list[tuple[str, list]]) -> int:
@@ -86,6 +120,7 @@ def plan_groups(model, h5py=None) -> list[tuple[str, list]]:
     groups = [(layer.name, legacy_weights(layer))
               for layer in sorted(seen.values(), key=lambda x: x.name)]
     groups.append((TOP_LEVEL_GROUP, own_weights(model)))
+    storable: set = set()  # dtypes h5py has converted
     for group_name, weights in groups:
         names = set()
         for w in weights:
@@ -98,8 +133,12 @@ def plan_groups(model, h5py=None) -> list[tuple[str, list]]:
                 raise ValueError(f"Weight name {w.name!r} of layer {group_name!r} cannot be "
                                  "used as an HDF5 dataset path.")
             names.add(w.name)
+            dtype = w.dtype
+            if dtype in storable:
+                continue
             try:
-                h5py.h5t.py_create(w.dtype, logical=True)
+                h5py.h5t.py_create(dtype, logical=True)
+                storable.add(dtype)
             except TypeError as exc:
                 raise ValueError(
                     f"Weight {w.name!r} of layer {group_name!r} has dtype {w.dtype}, which "

@@ -26,6 +26,7 @@ The styles differ in order and details:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from numkeras import backend
@@ -56,15 +57,29 @@ class Entry:
         return f"{self.path}/vars" if self.path else "vars"
 
 
+_ENGINE: tuple = ()
+
+
+def _engine() -> tuple:
+    """``(Layer, Trackable, Variable, Model)``, imported once (the walk meets thousands of
+    objects; an import statement per object would cost more than the walk)."""
+    global _ENGINE
+    if not _ENGINE:
+        from numkeras.engine.base_layer import Layer
+        from numkeras.engine.tracking import Trackable
+        from numkeras.engine.training import Model
+        from numkeras.engine.variable import Variable
+
+        _ENGINE = (Layer, Trackable, Variable, Model)
+    return _ENGINE
+
+
 def is_saveable(obj) -> bool:
     """Whether ``obj`` owns a ``vars`` group: a Layer, or a tracked object with own variables."""
-    from numkeras.engine.base_layer import Layer
-    from numkeras.engine.tracking import Trackable
-    from numkeras.engine.variable import Variable
-
-    if isinstance(obj, Layer):
+    layer, trackable, variable, _ = _ENGINE or _engine()
+    if isinstance(obj, layer):
         return True
-    return (isinstance(obj, Trackable) and not isinstance(obj, Variable)
+    return (isinstance(obj, trackable) and not isinstance(obj, variable)
             and hasattr(obj, "save_own_variables"))
 
 
@@ -88,20 +103,24 @@ def _entry(obj, path: str) -> Entry:
 
 
 def _is_model(obj) -> bool:
-    from numkeras.engine.training import Model
+    return isinstance(obj, (_ENGINE or _engine())[3])
 
-    return isinstance(obj, Model)
+
+@functools.lru_cache(maxsize=1024)
+def _snake(class_name: str) -> str:
+    return backend.to_snake_case(class_name)
 
 
 def _children(obj, style: str) -> list[tuple[str, object]]:
     items = [(name, value) for name, value in obj.tracked_children(bookkeeping=False)
              if not name.startswith("__") and name != "layers"]
-    if _is_model(obj):
+    is_model = _is_model(obj)
+    if is_model:
         items.append(("layers", obj.layers))
     if style == TF_KERAS:
         return sorted(items, key=lambda item: item[0], reverse=True)
     items.sort(key=lambda item: "~" + item[0] if item[0].startswith("_") else item[0])
-    if _is_model(obj) and obj.is_graph_network:
+    if is_model and obj.is_graph_network:
         items.sort(key=lambda item: item[0] != "layers")
     return items
 
@@ -145,7 +164,7 @@ class _Walker:
             if is_saveable(item):
                 if self.style == TF_KERAS and id(item) in self.visited:
                     continue
-                name = _unique(backend.to_snake_case(type(item).__name__), used)
+                name = _unique(_snake(type(item).__name__), used)
                 self.visit(item, f"{path}/{name}")
             elif self.style == KERAS3 and isinstance(item, (list, tuple, dict)):
                 self.visit_container(item, f"{path}/{_unique('container', used)}")

@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from numkeras.saving import formats, h5write
+from numkeras.saving import formats, h5raw_write, h5write
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.h5io import import_h5py, write_dataset, write_group
 from numkeras.saving.keras_v3.walk import KERAS3, union_entries, walk
@@ -48,6 +48,23 @@ def write_vars(h5file, entries) -> None:
                 make.dataset(gid, key, value)
 
 
+def vars_tree(entries) -> h5raw_write.Group | None:
+    """What :func:`write_vars` writes, as a tree for :mod:`~numkeras.saving.h5raw_write`
+    (``None`` when that encoder does not cover it, e.g. a ``bfloat16`` variable)."""
+    root = h5raw_write.Group()
+    try:
+        for entry in entries:
+            group = root.group(f"{entry.path}/vars" if entry.path else "vars")
+            name = _name(entry.obj)
+            if name is not None:
+                group.attribute("name", name)
+            for key, value in zip(entry.keys, entry.variables):
+                group.dataset(key, value)  # (np.asarray of a Variable: its buffer)
+    except h5raw_write.Unsupported:
+        return None
+    return root
+
+
 def save_h5(model, filepath: str) -> None:
     """``model``'s weights as a ``.weights.h5`` file (atomic)."""
     if not formats.get("weights.h5").matches(filepath):
@@ -55,8 +72,12 @@ def save_h5(model, filepath: str) -> None:
                          f"Received: filepath={filepath}")
     import_h5py()  # a clear ImportError before anything is written
     entries = union_entries(model)
+    tree = vars_tree(entries)
     with atomic_write_path(filepath) as tmp:  # a full disk is an OSError (h5write)
-        h5write.write_file(tmp, lambda f: write_vars(f, entries), reserved(entries))
+        if tree is not None:  # the fast encoder; h5py for what it does not cover
+            h5raw_write.write_file(tmp, tree)
+        else:
+            h5write.write_file(tmp, lambda f: write_vars(f, entries), reserved(entries))
 
 
 def reserved(entries, only=None) -> int:
@@ -76,10 +97,14 @@ def reserved(entries, only=None) -> int:
 
 def h5_bytes(model) -> bytes:
     """The ``model.weights.h5`` member of a ``.keras`` archive, built in memory."""
+    entries = union_entries(model)
+    tree = vars_tree(entries)
+    if tree is not None:
+        return h5raw_write.to_bytes(tree)
     h5py = import_h5py()
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
-        write_vars(f, union_entries(model))
+        write_vars(f, entries)
     return buf.getvalue()
 
 

@@ -1,6 +1,7 @@
 """Writing ``.h5`` weights: layout details, atomic replacement, overwrite prompt, h5py hint."""
 
 import builtins
+import errno
 import io
 import os
 import sys
@@ -81,11 +82,13 @@ def test_model_own_weights_and_scalars_round_trip(tmp_path):
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    """The h5py path (what the fast encoder does not cover) fails on its third weight."""
     model = mlp()
     path = tmp_path / "w.h5"
     model.save_weights(path)
     good = model.get_weights()
     model.set_weights(_values(model, 3))
+    monkeypatch.setattr(writer, "weights_tree", lambda *args: None)
 
     calls = []
     real = writer._write_weight
@@ -100,6 +103,36 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         model.save_weights(path)
     assert len(calls) == 3
+    assert os.listdir(tmp_path) == ["w.h5"]  # no temporary file left behind
+    monkeypatch.undo()
+    model.load_weights(path)
+    for a, b in zip(model.get_weights(), good):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_failed_fast_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    """The encoder's write fails half-way (the disk refuses the second batch of buffers)."""
+    from numkeras.saving import h5raw_write
+
+    model = mlp()
+    path = tmp_path / "w.h5"
+    model.save_weights(path)
+    good = model.get_weights()
+    model.set_weights(_values(model, 3))
+    monkeypatch.setattr(h5raw_write, "_IOV_MAX", 2)
+    calls = []
+    real = os.pwritev
+
+    def failing(fd, buffers, offset):
+        calls.append(offset)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(h5raw_write.os, "pwritev", failing)
+    with pytest.raises(OSError, match="writing failed .*nothing was replaced"):
+        model.save_weights(path)
+    assert len(calls) == 2
     assert os.listdir(tmp_path) == ["w.h5"]  # no temporary file left behind
     monkeypatch.undo()
     model.load_weights(path)
