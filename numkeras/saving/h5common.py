@@ -41,6 +41,17 @@ def castable(src: np.dtype, dst: np.dtype, bfloat16: bool = False) -> bool:
     ``dst``: numbers and booleans to numbers, complex only to complex, never strings or
     compound types (tf-keras's ``np.asarray(value, dtype=variable.dtype)``). ``bfloat16``:
     the saved value is bfloat16 stored raw (Keras 3's ``dtype`` attribute)."""
+    key = (src, dst, bfloat16)
+    known = _CASTABLE.get(key)
+    if known is None:
+        known = _CASTABLE[key] = _castable(src, dst, bfloat16)
+    return known
+
+
+_CASTABLE: dict[tuple, bool] = {}  # (a load asks once per weight: thousands of times)
+
+
+def _castable(src: np.dtype, dst: np.dtype, bfloat16: bool) -> bool:
     if bfloat16:
         return dst.kind in "biufc"
     if dst.name == "bfloat16":

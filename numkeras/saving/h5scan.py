@@ -62,7 +62,7 @@ def _standard_for(h5py, dtype: np.dtype):
                      "IEEE_F64BE") + tuple(f"STD_{s}{b}{e}" for s in "IU"
                                           for b in (8, 16, 32, 64) for e in ("LE", "BE")):
             tid = getattr(h5py.h5t, name)
-            _STANDARD[tid.dtype.str] = tid
+            _STANDARD.setdefault(tid.dtype.str, tid)  # one-byte types: the LE one, h5py's
     return _STANDARD.get(dtype.str)
 
 

@@ -128,6 +128,31 @@ def load_attributes(group, name: str) -> list[str]:
     return data
 
 
+def tree_strings(node, name: str) -> list[str] | None:
+    """:func:`load_attributes` from a group of :mod:`numkeras.saving.h5raw_read`'s tree, or
+    ``None`` when h5py must read it (an attribute that tree does not decode, or one whose
+    value would raise: h5py's path gives the error)."""
+    from numkeras.saving.h5raw_read import UNREAD
+
+    attrs = node.attrs
+    if attrs is None:
+        return None
+    try:
+        value = attrs.get(name, attrs)
+        if value is not attrs:
+            return None if value is UNREAD else decode_strings(value)
+        data: list[str] = []
+        i = 0
+        while (value := attrs.get(f"{name}{i}", attrs)) is not attrs:
+            if value is UNREAD:
+                return None
+            data.extend(decode_strings(value))
+            i += 1
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    return data
+
+
 def has_attribute(group, name: str) -> bool:
     """Whether ``name`` or its first chunk ``name0`` is present."""
     return name in group.attrs or f"{name}0" in group.attrs

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numkeras.saving import h5common, h5scan
+from numkeras.saving import h5common, h5raw_read, h5scan
 from numkeras.saving.formats import HDF5_MAGIC, head
 from numkeras.saving.h5common import castable, damage_is_an_error, data_past_end, plain_storage
 from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
@@ -45,6 +45,7 @@ from numkeras.saving.hdf5.layout import (
     legacy_weights,
     load_attributes,
     own_weights,
+    tree_strings,
 )
 from numkeras.saving.report import LoadReport
 
@@ -68,7 +69,7 @@ def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: boo
         with damage_is_an_error(lambda exc: None if filepath in str(exc)
                                 else _damaged(filepath, exc)):
             root = weights_root(f, filepath)
-            loader = _Loader(model, root, filepath, skip_mismatch)
+            loader = _Loader(model, root, filepath, skip_mismatch, _tree_of(f, root))
             if by_name:
                 loader.plan_by_name()
             else:
@@ -120,6 +121,15 @@ def weights_root(f, filepath: str):
                 "ending in `.weights.h5` to load it.")
     raise ValueError(f"{filepath!r} is an HDF5 file but not a Keras weights file: it has no "
                      f"`layer_names` attribute (nor a `model_weights` group with one).{hint}")
+
+
+def _tree_of(f, root):
+    """The group ``root`` of ``f`` as read by :mod:`~numkeras.saving.h5raw_read` (its layer
+    groups and plain datasets without opening them through HDF5), or ``None``."""
+    tree = h5raw_read.tree_of_h5(f)
+    if tree is not None and root is not f:
+        tree = tree.children.get("model_weights")
+    return tree if tree is not None and tree.kind == h5raw_read.GROUP else None
 
 
 def _read_attribute(group, name: str, filepath: str) -> list[str]:
@@ -194,9 +204,10 @@ def _match(variables: list, values: list[Saved]) -> _Problem | None:
 
 
 class _Loader:
-    def __init__(self, model, root, filepath: str, skip_mismatch: bool):
+    def __init__(self, model, root, filepath: str, skip_mismatch: bool, tree=None):
         self.model = model
         self.root = root
+        self.tree = tree  # the root as h5raw_read read it (None: h5py for everything)
         self.filepath = filepath
         self.skip_mismatch = skip_mismatch
         self.report = LoadReport(filepath)
@@ -215,9 +226,11 @@ class _Loader:
         return f"{text} (while loading weights from {self.filepath!r})"
 
     def layer_names(self) -> list[str]:
-        names = _read_attribute(self.root, "layer_names", self.filepath)
+        names = tree_strings(self.tree, "layer_names") if self.tree is not None else None
+        if names is None:
+            names = _read_attribute(self.root, "layer_names", self.filepath)
         for name in names:
-            if self._group_id(name) is not None:
+            if self._tree_group(name) is not None or self._group_id(name) is not None:
                 continue
             if name not in self.root or not hasattr(self.root[name], "attrs") or \
                     hasattr(self.root[name], "shape"):
@@ -230,6 +243,10 @@ class _Loader:
         """The saved weights of one group, in ``weight_names`` order (metadata only)."""
         if group_name in self._groups:
             return self._groups[group_name]
+        fast = self._saved_from_tree(group_name)
+        if fast is not None:
+            self._groups[group_name] = fast
+            return fast
         gid = self._group_id(group_name)
         if gid is not None:
             group = None  # opened only for what the fast path leaves (see h5scan)
@@ -261,6 +278,27 @@ class _Loader:
                     "no shape"))
             out.append(Saved(wname, dataset=obj))
         self._groups[group_name] = out
+        return out
+
+    def _tree_group(self, name: str):
+        """The tree's group ``name`` of the root (``None``: not known to the tree)."""
+        node = self.tree.children.get(name) if self.tree is not None else None
+        return node if node is not None and node.kind == h5raw_read.GROUP else None
+
+    def _saved_from_tree(self, group_name: str) -> list[Saved] | None:
+        """:meth:`saved` from the tree when every weight is a plain dataset it read (else
+        ``None``: h5py checks the group, with its errors)."""
+        node = self._tree_group(group_name)
+        names = tree_strings(node, "weight_names") if node is not None else None
+        if names is None:
+            return None
+        out = []
+        for wname in names:
+            child = node.find(wname)
+            if child is None or child.info is None:
+                return None
+            out.append(Saved(wname, dataset=_Plain(self.root, f"{group_name}/{wname}",
+                                                   child.info)))
         return out
 
     def _group_id(self, name: str):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numkeras.saving import h5scan
+from numkeras.saving import h5raw_read, h5scan
 from numkeras.saving.h5common import check_dataset, import_h5py, read_attr
 from numkeras.saving.keras_v3.errors import KerasFileError
 
@@ -53,15 +53,64 @@ class VarsIndex:
 
     @classmethod
     def from_h5(cls, h5file, filename: str, source: int = 0,
-                into: VarsIndex | None = None) -> VarsIndex:
-        """Index ``h5file`` (opened by the caller) into a new index or into ``into``."""
+                into: VarsIndex | None = None, tree=None) -> VarsIndex:
+        """Index ``h5file`` (opened by the caller) into a new index or into ``into``;
+        ``tree``: the file as :mod:`~numkeras.saving.h5raw_read` read it, if not from
+        ``h5file``'s own descriptor."""
         index = into if into is not None else cls(filename)
-        index._scan(h5file, source)
+        index._scan(h5file, source, tree)
         return index
 
-    def _scan(self, h5file, source: int) -> None:
-        if not self._scan_fast(h5file, source):
+    def _scan(self, h5file, source: int, tree=None) -> None:
+        if tree is None:
+            tree = h5raw_read.tree_of_h5(h5file)
+        if tree is not None:
+            self._scan_tree(h5file, source, tree)
+        elif not self._scan_fast(h5file, source):
             self._scan_links(h5file, source)
+
+    def _scan_tree(self, h5file, source: int, tree) -> None:
+        """The index from the tree :mod:`~numkeras.saving.h5raw_read` read (hard links
+        only, each object once): objects in the order of :meth:`_scan_fast`'s ``H5Ovisit``
+        (depth first, members by name); what the tree does not decode goes to h5py."""
+        h5py = import_h5py()
+        group_kind = h5raw_read.GROUP
+        stack = [("", iter(tree.children.items()))]
+        while stack:
+            parent, members = stack[-1]
+            item = next(members, None)
+            if item is None:
+                stack.pop()
+                continue
+            key, node = item
+            path = f"{parent}/{key}" if parent else key
+            if node.kind == group_kind:
+                if key == "vars":
+                    self.groups.setdefault(parent, {})
+                    if node.attrs is None:
+                        named = h5py.h5a.exists(h5py.h5g.open(
+                            h5file.id, path.encode("utf-8", "surrogateescape")), b"name")
+                    else:
+                        named = "name" in node.attrs
+                    if named:
+                        self.named.add(parent)
+                stack.append((path, iter(node.children.items())))
+                continue
+            if parent != "vars" and not parent.endswith("/vars"):
+                if node.info is None:  # libhdf5 decides whether it can list this object
+                    h5py.h5o.get_info(h5file.id, path.encode("utf-8", "surrogateescape"))
+            else:
+                owner = parent[:-5] if parent != "vars" else ""
+                info = node.info if node.attrs == {} else None  # (attributes: h5py decides)
+                if info is None:
+                    self._add_dataset(owner, key, h5file[path], source)
+                    continue
+                entries = self.groups.setdefault(owner, {})
+                if key in entries:
+                    raise KerasFileError(f"{self.filename}: variable '{owner}/vars/{key}' "
+                                         "appears in more than one shard.")
+                entries[key] = DatasetRef(source, "/" + path, info.shape, info.dtype,
+                                          offset=info.offset)
 
     def _scan_fast(self, h5file, source: int) -> bool:
         """The index from one pass over the file with h5py's low-level API (see

@@ -133,7 +133,9 @@ def choose_plan(model, index) -> Plan:
     """The style whose paths fit the file best (see the module docstring)."""
     preferred = KERAS3 if index.has_name_attrs else TF_KERAS
     order = [preferred] + [f for f in STYLES if f != preferred]
-    plans = [make_plan(model, index, style) for style in order]
+    plans = [make_plan(model, index, preferred)]
+    if plans[0].problems or plans[0].notes:  # (else no other style can do better)
+        plans += [make_plan(model, index, style) for style in order[1:]]
     return min(plans, key=lambda p: (len(p.problems), len(p.notes)))
 
 
