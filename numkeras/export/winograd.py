@@ -27,8 +27,9 @@ so it is not used). ONNX Runtime's direct convolution is close to the CPU's peak
 multiply-add rate, so only the step 2 saving (2.25x fewer multiply-adds) makes it faster,
 and the transforms (memory-bound) pay off only with many channels: :func:`worthwhile`
 takes ``same``-padded convolutions with at least :data:`MIN_CHANNELS` input and output
-channels and a known, even height and width of at least :data:`MIN_SIZE` (VGG16's blocks 3
-and 4; with 128 channels, VGG16's block 2, it is no faster than the direct convolution).
+channels and a known, even height and width of at least :data:`MIN_SIZE`, or
+:data:`MIN_CHAINED_SIZE` when the input is already in the tall layout (VGG16's blocks 3, 4
+and 5; with 128 channels, VGG16's block 2, it is no faster than the direct convolution).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -45,9 +46,13 @@ import numpy as np
 #: Input channels and output channels a convolution needs to be computed this way.
 MIN_CHANNELS = 256
 #: Height and width (each) it needs: smaller images waste more on the garbage rows and the
-#: transforms (VGG16's block 5 at 14x14 and ResNet50's 256-channel 14x14 convolutions are
-#: no faster than direct convolutions).
+#: transforms (ResNet50's 256-channel 14x14 convolutions, each entered from and left to
+#: ONNX Runtime's blocked layout, are no faster than direct convolutions).
 MIN_SIZE = 28
+#: Height and width (each) it needs when its input already is in the tall layout (a Winograd
+#: convolution's or a max pool of one): no layout conversion on the way in, and the one on
+#: the way out moves further down (VGG16's block 5, 14x14 after block 4's pool).
+MIN_CHAINED_SIZE = 14
 #: ``Value._layouts`` key of a value's tall layout: ``(tensor, channels, height, width)``.
 TALL = "winograd_tall"
 
@@ -71,8 +76,11 @@ def worthwhile(layer, x, padding: str) -> bool:
     if min(cin, cout) < MIN_CHANNELS:
         return False
     h, w = _spatial(layer, x)
-    return (h is not None and w is not None and h % 2 == 0 and w % 2 == 0
-            and min(h, w) >= MIN_SIZE)
+    if h is None or w is None or h % 2 or w % 2:
+        return False
+    held = x._layouts.get(TALL)
+    chained = held is not None and held[1:] == (cin, h, w)
+    return min(h, w) >= (min(MIN_SIZE, MIN_CHAINED_SIZE) if chained else MIN_SIZE)
 
 
 def _tall(b, x, src: str, c: int, h: int, w: int) -> str:
@@ -136,5 +144,5 @@ def max_pool(b, layer, x):
     flat = b.op("Reshape", [tall, b.ints([1, 1, -1, w])])
     y = b.op("MaxPool", [flat], kernel_shape=[2, 2], strides=[2, 2])  # zero rows stay zero
     y = b.op("Reshape", [y, b.ints([c, -1, h // 2 + 1, w // 2])])
-    y = b.op("Pad", [y, b.ints([0, 0, 0, 0, 0, 0, 1, 0])], "winograd_tall")
-    return to_channels_first(b, y, h // 2), (y, c, h // 2, w // 2)
+    tall = b.op("Pad", [y, b.ints([0, 0, 0, 0, 0, 0, 1, 0])], "winograd_tall")
+    return to_channels_first(b, y, h // 2), (tall, c, h // 2, w // 2)

@@ -44,8 +44,9 @@ def _chain(shape, data_format):
 
 
 def test_thresholds_of_the_applications():
-    """VGG16's blocks 3 and 4 (256-512 channels, 56x56 and 28x28) use it; block 5 (14x14)
-    and 128-channel layers do not."""
+    """VGG16's blocks 3 and 4 (256-512 channels, 56x56 and 28x28) use it, and block 5
+    (14x14) because its input is already in the tall layout; a 14x14 convolution entered
+    from the usual layout (ResNet50's) and 128-channel layers do not."""
     winograd.MIN_CHANNELS, winograd.MIN_SIZE = 256, 28  # restored by monkeypatch
     conv = layers.Conv2D(256, 3, padding="same")
     conv(Input((28, 28, 128)))
@@ -54,12 +55,38 @@ def test_thresholds_of_the_applications():
     conv(Input((28, 28, 256)))
     assert winograd.worthwhile(conv, _value((None, 28, 28, 256)), "same")
     assert not winograd.worthwhile(conv, _value((None, 14, 14, 256)), "same")
+    assert winograd.worthwhile(conv, _value((None, 14, 14, 256), tall=(256, 14, 14)), "same")
+    assert not winograd.worthwhile(conv, _value((None, 14, 14, 256), tall=(128, 14, 14)),
+                                   "same")
+    assert not winograd.worthwhile(conv, _value((None, 12, 12, 256), tall=(256, 12, 12)),
+                                   "same")
 
 
-def _value(shape):
+def test_vgg16_block5_continues_the_tall_layout(monkeypatch):
+    """VGG16's blocks 3-5 (the convolutions with at least 256 channels) are Winograd; the
+    tall layout is left once, after block 5's pool."""
+    from numkeras.applications import VGG16
+
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 256)
+    monkeypatch.setattr(winograd, "MIN_SIZE", 28)
+    monkeypatch.setattr(winograd, "MIN_CHAINED_SIZE", 14)
+    proto = to_onnx(VGG16(weights=None))
+    wino = sorted(n.name.split("/")[0] for n in proto.graph.node
+                  if n.output[0].split("/")[-1].startswith("winograd_mm"))
+    assert wino == ["block3_conv2", "block3_conv3", "block4_conv1", "block4_conv2",
+                    "block4_conv3", "block5_conv1", "block5_conv2", "block5_conv3"]
+    assert [n.name.split("/")[0] for n in proto.graph.node
+            if n.op_type == "Transpose" and n.attribute[0].ints == [1, 0, 2, 3]] == [
+                "block3_conv2", "block5_pool"]
+
+
+def _value(shape, tall=None):
     from numkeras.export.graph import Value
 
-    return Value("x", shape, np.float32)
+    v = Value("x", shape, np.float32)
+    if tall is not None:
+        v._layouts[winograd.TALL] = ("tall", *tall)
+    return v
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
