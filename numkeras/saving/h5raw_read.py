@@ -4,7 +4,7 @@ Opening an object through libhdf5 (``H5Gopen``/``H5Dopen``: read and decode its 
 header) costs about 0.1 ms, so a file of thousands of small layers spends most of a load
 there. This module reads the structures HDF5 writes by default (h5py's ``libver="earliest"``,
 which tf-keras, Keras 3 and numkeras use) itself, following the HDF5 file format
-specification version 3 (``docs/formats.md`` §2.7 lists what is read):
+specification version 3 (``docs/formats.md`` §2.9 lists what is read):
 
 - superblock versions 0 and 1 with 8-byte offsets and lengths;
 - groups stored as symbol tables: v1 B-tree nodes (``TREE``), symbol table nodes (``SNOD``),
@@ -199,9 +199,13 @@ class _Reader:
         if data[p + 9] or data[p + 10] or data[p + 12] or data[p + 13] != 8 or \
                 data[p + 14] != 8:
             raise Unsure
-        self.leaf_k, self.internal_k = struct.unpack_from("<HH", data, p + 16)
-        if not self.leaf_k or not self.internal_k:
+        leaf_k, internal_k = struct.unpack_from("<HH", data, p + 16)
+        if not leaf_k or not internal_k:
             raise Unsure
+        # entries per B-tree node and symbol table node; libhdf5 reads whole nodes, as
+        # allocated for 2K entries
+        self.node_sizes = (2 * internal_k, 2 * leaf_k, 24 + 32 * internal_k + 8,
+                           8 + _ENTRY_SIZE * 2 * leaf_k)
         q = p + (24 if version == 0 else 28)
         base, _, eof, driver = struct.unpack_from("<QQQQ", data, q)
         if base != at or driver != _UNDEF or eof > self.size:  # (EOF counts the user block)
@@ -349,9 +353,7 @@ class _Reader:
 
         out: list[tuple[str, int]] = []
         last = None
-        two_k_tree, two_k_node = 2 * self.internal_k, 2 * self.leaf_k
-        # libhdf5 reads whole nodes, as allocated for 2K entries
-        tree_size, node_size = 24 + 16 * two_k_tree + 8, 8 + _ENTRY_SIZE * two_k_node
+        two_k_tree, two_k_node, tree_size, node_size = self.node_sizes
         stack = [(btree, -1, None, None)]  # node, expected level, lower, upper bound
         while stack:
             addr, level, low, high = stack.pop()
@@ -366,7 +368,7 @@ class _Reader:
             values = _quads(2 * entries + 1).unpack_from(data, p + 24)
             keys = [name_at(k) for k in values[0::2]]
             children = values[1::2]
-            bounds = []
+            bounds = []  # each child's names lie in (key i, key i+1] and in its parent's
             for i in range(entries):
                 lo, hi = keys[i], keys[i + 1]
                 if lo > hi:

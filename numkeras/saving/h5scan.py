@@ -172,6 +172,14 @@ def plain_dataset(parent_id, name: str, fileno: int | None = None,
     return PlainDataset(name, tuple(shape), dtype, offset, size)
 
 
+def bytes_of(array: np.ndarray) -> memoryview:
+    """The bytes of the C-contiguous ``array`` as a writable one-dimensional view."""
+    try:
+        return memoryview(array).cast("B")
+    except (TypeError, ValueError):  # dtypes the buffer protocol does not know (bfloat16)
+        return memoryview(array.reshape(-1).view(np.uint8))
+
+
 def read_into(fd: int, items: list[tuple[int, memoryview]], label: str) -> None:
     """Read ``len(buffer)`` bytes at each ``(offset, buffer)`` of ``items`` from ``fd``;
     neighbouring ranges (gaps up to 64 KiB) are read with one ``os.preadv``. Raises

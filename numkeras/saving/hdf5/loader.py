@@ -220,6 +220,7 @@ class _Loader:
                 from exc
         self._groups: dict[str, list[Saved]] = {}
         self._gids: dict = {}  # layer groups opened by the fast path (see h5scan)
+        self._weights: dict[int, list] = {}  # legacy_weights by id(layer), for this load
 
     # -- reading the file side --------------------------------------------------------------
     def _err(self, text: str) -> str:
@@ -312,8 +313,15 @@ class _Loader:
         return self._gids[name]
 
     # -- pairing ------------------------------------------------------------------------
+    def _legacy_weights(self, layer) -> list:
+        """``legacy_weights(layer)``, once per layer and load (it walks the layer's tree)."""
+        weights = self._weights.get(id(layer))
+        if weights is None:
+            weights = self._weights[id(layer)] = legacy_weights(layer)
+        return weights
+
     def _fit(self, layer, values: list[Saved]) -> tuple[list, _Problem | None]:
-        variables = legacy_weights(layer)
+        variables = self._legacy_weights(layer)
         try:
             values = preprocess(layer, values, self.version)
         except ConversionError as exc:
@@ -333,7 +341,7 @@ class _Loader:
         self.report.skip(name, reason)
 
     def plan_topological(self) -> None:
-        model_layers = [layer for layer in self.model.layers if legacy_weights(layer)]
+        model_layers = [layer for layer in self.model.layers if self._legacy_weights(layer)]
         file_layers = [name for name in self.layer_names() if self.saved(name)]
         if len(model_layers) != len(file_layers) and not self.skip_mismatch:
             raise ValueError(self._err(
@@ -487,9 +495,8 @@ class _Loader:
                 var.assign(saved.array)
             elif var.size:
                 dset = saved.dataset
-                if isinstance(dset, _Plain) and fd is not None and \
-                        dset.info.dtype == np.dtype(var.dtype):
-                    ranges.append((dset.info.offset, var.value.reshape(-1).view(np.uint8)))
+                if isinstance(dset, _Plain) and fd is not None and dset.info.dtype == var.dtype:
+                    ranges.append((dset.info.offset, h5scan.bytes_of(var.value)))
                     filled.append(var)
                     continue
                 dset = dset.h5() if isinstance(dset, _Plain) else dset

@@ -217,11 +217,13 @@ def parse_json(data: bytes, what: str):
     convert (Python's 4300-digit limit) are :class:`KerasFileError` naming ``what``."""
 
     def no_duplicates(pairs):
-        out = {}
-        for key, value in pairs:
-            if key in out:
-                raise KerasFileError(f"{what}: duplicate key {key!r} in JSON object.")
-            out[key] = value
+        out = dict(pairs)
+        if len(out) != len(pairs):  # name the first key seen twice
+            seen: set = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise KerasFileError(f"{what}: duplicate key {key!r} in JSON object.")
+                seen.add(key)
         return out
 
     try:
@@ -239,6 +241,11 @@ class MemberView(io.RawIOBase):
     def __init__(self, fileobj, offset: int, length: int):
         super().__init__()
         self._f, self._start, self._length, self._pos = fileobj, offset, length, 0
+
+    @property
+    def start(self) -> int:
+        """Where the window starts in the underlying file."""
+        return self._start
 
     def readable(self) -> bool:
         return True

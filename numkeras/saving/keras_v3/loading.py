@@ -119,10 +119,10 @@ def _public(path: str) -> str:
 
 def _locate(index, path: str) -> tuple[str, dict | None]:
     """The group of the object at ``path``, trying the other spellings only if missing."""
-    candidates = [path]
-    if path:
-        candidates += [legacy_path(path), _public(path), legacy_path(_public(path))]
-    for candidate in candidates:
+    group = index.groups.get(path)
+    if group is not None or not path:
+        return path, group
+    for candidate in (legacy_path(path), _public(path), legacy_path(_public(path))):
         group = index.find(candidate)
         if group is not None:
             return candidate, group

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from numkeras.saving import formats, h5common, h5scan
+from numkeras.saving import formats, h5common, h5raw_read, h5scan
 from numkeras.saving.keras_v3 import archive, sharded
 from numkeras.saving.keras_v3.errors import KerasFileError
 from numkeras.saving.keras_v3.h5io import VarsIndex, read_dataset
@@ -39,8 +39,20 @@ class Source:
         index = VarsIndex(self.filename)
         for i in range(self.count):
             with self._open(i) as f, _damage_is_an_error(self._label(i)):
-                VarsIndex.from_h5(f, self._label(i), source=i, into=index)
+                VarsIndex.from_h5(f, self._label(i), source=i, into=index,
+                                  tree=self._tree(f))
         return index
+
+    def _tree(self, f):
+        """The open HDF5 file ``f`` as :mod:`~numkeras.saving.h5raw_read` reads it."""
+        return h5raw_read.tree_of_h5(f)
+
+    def _direct(self, f) -> tuple[int, int] | None:
+        """``(fd, start)``: the open HDF5 file ``f``'s bytes lie in ``fd`` from ``start`` on
+        (read with ``os.preadv``); ``None``: read through h5py."""
+        if f.driver == "sec2" and h5scan.HAVE_PREADV:
+            return f.id.get_vfd_handle(), 0
+        return None
 
     def _size(self, i: int) -> int | None:
         """Bytes of the i-th HDF5 file, to check data lies inside it (None: already verified)."""
@@ -73,14 +85,13 @@ class Source:
         for i in sorted(by_source):
             with self._open(i) as f, _damage_is_an_error(self._label(i)):
                 # contiguous data goes straight into the buffers with a few os.preadv calls
-                fd = f.id.get_vfd_handle() if f.driver == "sec2" and h5scan.HAVE_PREADV \
-                    else None
+                fd, start = self._direct(f) or (None, 0)
                 ranges, filled = [], []
                 for var, ref in by_source[i]:
                     if id(var) in staged:
                         var.assign(staged.pop(id(var)))
                     elif var.size and fd is not None and _exact(ref, var):
-                        ranges.append((ref.offset, var.value.reshape(-1).view(np.uint8)))
+                        ranges.append((start + ref.offset, h5scan.bytes_of(var.value)))
                         filled.append(var)
                     elif var.size:
                         f[ref.name].read_direct(var.value)
@@ -246,9 +257,37 @@ class ArchiveSource(Source):
         view = archive.open_member(self.zf, self._raw, archive.WEIGHTS, self.filename)
         try:
             with _h5_open(view, self._label(i)) as f:
+                self._view = view
                 yield f
         finally:
+            self._view = None
             view.close()
+
+    def _member(self) -> tuple[int, int, int] | None:
+        """``(fd, start, size)`` of the open member when it is stored uncompressed in the
+        archive file (its CRC-32 was checked when the archive was opened)."""
+        member = getattr(getattr(self, "_view", None), "raw", None)
+        if not isinstance(member, archive.MemberView):
+            return None
+        try:
+            fd = self._raw.fileno()
+        except (OSError, ValueError, AttributeError):
+            return None
+        return fd, member.start, self.zf.getinfo(archive.WEIGHTS).file_size
+
+    def _tree(self, f):
+        member = self._member()
+        if member is None:
+            return None
+        fd, start, size = member
+        try:
+            return h5raw_read.read_tree(lambda at, n: os.pread(fd, n, start + at), size)
+        except OSError:
+            return None
+
+    def _direct(self, f) -> tuple[int, int] | None:
+        member = self._member() if h5scan.HAVE_PREADV else None
+        return None if member is None else member[:2]
 
     def close(self) -> None:
         self._stack.close()
