@@ -87,8 +87,10 @@ def _check_model_matched(model, job) -> None:
     from . import keras_view
 
     bound = {id(obj) for obj in job.bound.values()}
+    if any(id(o) in bound for o in model.layers):  # the usual answer, without a walk
+        return
     layers = list(model.submodules)
-    if any(id(o) in bound for o in layers):  # the usual answer, without listing weights
+    if any(id(o) in bound for o in layers):
         return
     weights = list(model.weights)
     if not (weights or layers) or any(id(v) in bound for v in weights):

@@ -59,11 +59,25 @@ class _Plain:
 
     def __init__(self, reader) -> None:
         self.reader = reader
-        self.files: dict[int, tuple[str, int, int]] = {}  # shard -> path, size, fd
+        self.files: dict[int, tuple[str, int]] = {}  # shard -> path, size
+        self.passed: dict[str, Any] = {}  # key -> entry, checked by an earlier call
+
+    @classmethod
+    def of(cls, reader) -> _Plain:
+        """The checker of ``reader`` (one per reader: the copy pass reuses the verify
+        pass's checks)."""
+        plain = reader._plain_checks  # reset when the reader closes its files
+        if plain is None:
+            plain = cls(reader)
+            reader._plain_checks = plain
+        return plain
 
     def entry(self, key: str):
         """The entry of ``key`` if it qualifies, else ``None``; raises ``_Doubt`` if a
         check fails (the per-tensor path then raises the precise error)."""
+        entry = self.passed.get(key)
+        if entry is not None:
+            return entry
         entry = self.reader.get_entry(key)
         if entry.slices or entry.dtype == DataType.DT_STRING or entry.size > SMALL:
             return None
@@ -72,10 +86,10 @@ class _Plain:
         shard = self.files.get(entry.shard_id)
         if shard is None:
             path = self.reader._check_range(entry)
-            shard = self.files[entry.shard_id] = (
-                path, self.reader._shard_size(entry)[1], self.reader._fd(path, entry.key))
+            shard = self.files[entry.shard_id] = (path, self.reader._shard_size(entry)[1])
         if entry.offset < 0 or entry.offset + entry.size > shard[1]:
             raise _Doubt
+        self.passed[key] = entry
         return entry
 
 
@@ -128,7 +142,7 @@ def verify_small(reader, keys: Sequence[str]) -> list[str] | None:
     if not _HAVE_PREADV:  # pragma: no cover - Windows: the per-tensor path
         return list(keys)
     small, rest = [], []
-    plain = _Plain(reader)
+    plain = _Plain.of(reader)
     try:
         for key in keys:
             entry = plain.entry(key)
@@ -143,7 +157,7 @@ def verify_small(reader, keys: Sequence[str]) -> list[str] | None:
         buffer = memoryview(bytearray(max(longest, 1)))
         for run in runs:
             first = run[0][0]
-            _, _, fd = plain.files[first.shard_id]
+            fd = reader._fd(plain.files[first.shard_id][0], first.key)
             start = first.offset
             view = buffer[: run[-1][0].offset + run[-1][0].size - start]
             if _pread_all(fd, [view], start) != len(view):
@@ -167,7 +181,7 @@ def read_small(reader, items: Sequence[tuple[str, np.ndarray]]) -> list[tuple[st
     if not _HAVE_PREADV:  # pragma: no cover - Windows: the per-tensor path
         return list(items)
     small, rest = [], []
-    plain = _Plain(reader)
+    plain = _Plain.of(reader)
     for key, out in items:
         try:
             entry = plain.entry(key)
@@ -187,7 +201,8 @@ def read_small(reader, items: Sequence[tuple[str, np.ndarray]]) -> list[tuple[st
     gap = memoryview(bytearray(GAP))
     for run in _runs(small):
         first = run[0][0]
-        path, _, fd = plain.files[first.shard_id]
+        path = plain.files[first.shard_id][0]
+        fd = reader._fd(path, first.key)
         buffers, targets = [], []
         end = first.offset
         for entry, out in run:

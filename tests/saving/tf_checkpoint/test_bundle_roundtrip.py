@@ -211,6 +211,7 @@ def test_failed_write_leaves_previous_bundle(tmp_path: Path) -> None:
 def test_streaming_large_tensor_in_chunks(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bundle_module, "_CHUNK", 1000)
+    monkeypatch.setattr(bundle_module, "_READ_CHUNK", 1000)
     value = np.random.default_rng(0).standard_normal(10_001).astype(np.float32)
     prefix = str(tmp_path / "chunks")
     write_bundle(prefix, [("v", value)])
