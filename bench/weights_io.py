@@ -14,6 +14,11 @@ Two baselines for the same bytes, measured in the same run:
 - *raw read*: that file read with ``readinto`` into arrays that already exist (the limit of a
   load into a built model).
 
+Formats: legacy ``.h5``, TF checkpoints, Keras 3 ``.weights.h5``, ``.keras`` (saved with
+``model.save``, loaded with ``load_weights``: the weights part), sharded ``.weights.json``,
+safetensors and ``.npz``. The second column is tf-keras 2.21, or Keras 3 where only it has the
+format (``.weights.json``), or empty (safetensors and ``.npz`` are numkeras's own).
+
 "peak RSS above the model" is the process's peak resident memory during the operation minus
 its resident memory just before it (model built, file written by an earlier process).
 """
@@ -30,7 +35,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-FORMATS = {"h5": ".h5", "tf": "", "weights.h5": ".weights.h5"}
+FORMATS = {"h5": ".h5", "tf": "", "weights.h5": ".weights.h5", "keras": ".keras",
+           "weights.json": ".weights.json", "safetensors": ".safetensors", "npz": ".npz"}
+#: Formats saved with ``model.save`` (a ``.keras`` archive holds the config too); their
+#: loads are ``load_weights`` into the built model, as for the others.
+MODEL_SAVES = {"keras"}
+#: The library of the second column where tf-keras has no such save (``None``: no column).
+SECOND = {"weights.json": "keras3", "safetensors": None, "npz": None}
 REPEAT = 3
 
 
@@ -39,9 +50,23 @@ def _keras(lib: str):
         import numkeras
 
         return numkeras
+    if lib == "keras3":
+        import keras
+
+        return keras
     import tf_keras
 
     return tf_keras
+
+
+def _saver(model, fmt: str):
+    """The save of ``fmt`` (``model.save`` for a ``.keras`` archive, else ``save_weights``;
+    ``.weights.json`` with Keras 3's ``max_shard_size`` of 5 GB, numkeras's default)."""
+    if fmt in MODEL_SAVES:
+        return model.save
+    if fmt == "weights.json":
+        return lambda path: model.save_weights(path, max_shard_size=5)
+    return model.save_weights
 
 
 def build(k, shape: str):
@@ -129,8 +154,9 @@ def case_op(lib: str, folder: str, shape: str, fmt: str, phase: str,
     k = _keras(lib)
     model = build(k, shape)
     path = os.path.join(folder, f"{lib}-{shape}-w{FORMATS[fmt]}")
+    save = _saver(model, fmt)
     if phase == "prepare":
-        model.save_weights(path)
+        save(path)
         return {}
     _warm_up(k, folder, fmt, phase)
     import gc
@@ -139,7 +165,7 @@ def case_op(lib: str, folder: str, shape: str, fmt: str, phase: str,
     before = _rss_now_mb()
     _reset_peak()
     if phase == "save":
-        seconds = _best(lambda: model.save_weights(path), int(repeat))
+        seconds = _best(lambda: save(path), int(repeat))
     else:
         seconds = _best(lambda: model.load_weights(path), int(repeat))
     return {"seconds": seconds, "rss_above_mb": max(0.0, _peak_mb() - before)}
@@ -151,7 +177,7 @@ def _warm_up(k, folder: str, fmt: str, phase: str) -> None:
     inp = k.Input((2,))
     small = k.Model(inp, k.layers.Dense(2)(inp))
     path = os.path.join(folder, f"warm-up-{os.getpid()}-w{FORMATS[fmt]}")
-    small.save_weights(path)
+    _saver(small, fmt)(path)
     if phase == "load":
         small.load_weights(path)
 
@@ -167,13 +193,15 @@ def case_lazy(folder: str, fmt: str) -> dict:
         x = inp
         for _ in range(4):
             x = numkeras.layers.Dense(8192, use_bias=False, kernel_initializer="zeros")(x)
-        numkeras.Model(inp, x).save_weights(path)
+        big = numkeras.Model(inp, x)
+        _saver(big, fmt)(path)
+        del big
     if not hasattr(saving, "read_weights"):
         return {"error": "numkeras.saving.read_weights does not exist yet"}
     # Warm-up on a small file of the same format: imports (h5py, protobuf) are not timed.
     small = os.path.join(folder, f"lazy-small{FORMATS[fmt]}")
     small_model = numkeras.Sequential([numkeras.layers.Dense(2, input_shape=(2,))])
-    small_model.save_weights(small)
+    _saver(small_model, fmt)(small)
     list(saving.read_weights(small))
     start = time.perf_counter()
     weights = saving.read_weights(path)
@@ -227,6 +255,7 @@ def _cell(result: dict, base: float | None, show_rss: bool = False) -> str:
 def table(shapes=("big", "many2000"), scaling=("many1000", "many5000", "many10000")) -> None:
     """Print the weights-I/O table (numkeras and, if installed, tf-keras, alternating)."""
     libs = ["numkeras"] + (["tf_keras"] if _have_tf_keras() else [])
+    header = ["numkeras"] + (["tf-keras 2.21 (Keras 3 where marked)"] if len(libs) > 1 else [])
     with tempfile.TemporaryDirectory() as folder:
         print("## Weights I/O against raw disk I/O (best of 3, warm page cache)\n")
         print("Ratios are to the raw baselines of the same bytes in the same run: saves to "
@@ -239,17 +268,23 @@ def table(shapes=("big", "many2000"), scaling=("many1000", "many5000", "many1000
                 continue
             print(f"### {shape}: raw write + fsync {raw['write']:.3f} s, raw read "
                   f"{raw['read']:.3f} s\n")
-            print("| operation | " + " | ".join(libs) + " |")
-            print("|---|" + "---|" * len(libs))
+            print("| operation | " + " | ".join(header) + " |")
+            print("|---|" + "---|" * len(header))
             for fmt in FORMATS:
+                row_libs = [lib if lib == "numkeras" else SECOND.get(fmt, lib) for lib in libs]
                 for phase, base in (("save", raw["write"]), ("load", raw["read"])):
                     cells = []
-                    for lib in libs:
+                    for lib in row_libs:
+                        if lib is None:
+                            cells.append("-")
+                            continue
                         if phase == "load":
                             _run("op", lib, folder, shape, fmt, "prepare")
-                        cells.append(_cell(_run("op", lib, folder, shape, fmt, phase), base,
-                                           show_rss=True))
-                    print(f"| {phase} {fmt} | " + " | ".join(cells) + " |")
+                        cell = _cell(_run("op", lib, folder, shape, fmt, phase), base,
+                                     show_rss=True)
+                        cells.append(cell + (" (Keras 3)" if lib == "keras3" else ""))
+                    how = " (model.save)" if phase == "save" and fmt in MODEL_SAVES else ""
+                    print(f"| {phase} {fmt}{how} | " + " | ".join(cells) + " |")
                     sys.stdout.flush()
             print()
         if scaling:

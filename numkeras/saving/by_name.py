@@ -21,6 +21,7 @@ Loaded weights from w.npz: 2 layer(s) loaded, 0 skipped.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 
@@ -39,9 +40,40 @@ def _listed(names: list[str]) -> str:
     return ", ".join(names[:_LISTED]) + more
 
 
+def _direct_reads(weights: Mapping, pairs: list) -> dict[int, tuple[str, int, np.ndarray]]:
+    """``id(variable) -> (file, offset, buffer)`` for the values read straight into their
+    variable (same dtype and shape, contiguous bytes in the file)."""
+    from numkeras.saving.direct_read import suitable
+
+    specs = getattr(weights, "specs", None) or {}
+    sizes: dict[str, int] = {}
+    out = {}
+    for v in pairs:
+        spec = specs.get(v.name)
+        if spec is None or spec.offset is None or not spec.file:
+            continue
+        if spec.file not in sizes:
+            try:
+                sizes[spec.file] = os.path.getsize(spec.file)
+            except OSError:
+                sizes[spec.file] = -1
+        buffer = v.value
+        # Bytes past the end: left to the reading path below, which raises its own error.
+        if tuple(spec.shape) == buffer.shape and suitable(buffer, np.dtype(spec.dtype)) and \
+                0 <= spec.offset and spec.offset + buffer.nbytes <= sizes[spec.file]:
+            out[id(v)] = (spec.file, spec.offset, buffer)
+    return out
+
+
 def load_mapping(model, weights: Mapping, filepath: str,
-                 skip_mismatch: bool = False) -> LoadReport:
-    """Assign ``weights[variable.name]`` to every weight of ``model``; all or nothing."""
+                 skip_mismatch: bool = False, direct: bool = False) -> LoadReport:
+    """Assign ``weights[variable.name]`` to every weight of ``model``; all or nothing.
+
+    ``direct``: ``weights`` is a :class:`~numkeras.saving.weights.WeightsMapping` whose specs
+    with an ``offset`` hold their raw bytes there (safetensors, stored ``.npz`` members):
+    those of the variables' dtype are read straight into the variables' buffers
+    (:mod:`~numkeras.saving.direct_read`), after every check and every other value.
+    """
     model.assert_weights_created()
     variables = list(model.weights)
     counts: dict[str, int] = {}
@@ -86,12 +118,22 @@ def load_mapping(model, weights: Mapping, filepath: str,
     for name in missing:
         report.skip(name, f"not in {filepath}")
     report.missing.extend(missing)
+    reads = _direct_reads(weights, pairs) if direct else {}
     staged = []
     for v in pairs:  # read and convert everything before assigning anything
+        if id(v) in reads:
+            continue
         value = np.asarray(weights[v.name])
         if value.shape != tuple(v.shape):
             raise ValueError(f"{filepath}: weight {v.name!r} changed shape while reading.")
         staged.append((v, value.astype(np.dtype(v.dtype), copy=value.dtype != v.dtype)))
+    if reads:
+        from numkeras.saving.direct_read import read_into
+
+        read_into(list(reads.values()))
+        for v in pairs:
+            if id(v) in reads:
+                v.mark_changed()  # read in place: tell the inference engine
     for v, value in staged:
         v.assign(value)
     report.loaded.extend(v.name for v in pairs)

@@ -123,6 +123,9 @@ class WeightsMapping(Mapping):
         with named_errors(spec.file or self.path):
             return self._read(spec)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.specs  # (Mapping's default would read the value)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.specs)
 

@@ -24,6 +24,7 @@ on access, never beyond the declared size.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -83,6 +84,15 @@ _MAX_NPY_HEADER = 10_000  # NumPy's own default limit
 _NPY_VERSIONS = {(1, 0): 2, (2, 0): 4, (3, 0): 4}  # version -> bytes of the header length
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_header(version: tuple, data: bytes) -> tuple[tuple, bool, np.dtype]:
+    """NumPy's parse of a header (length + text); remembered, as the members of one file
+    mostly share a few headers (NumPy compiles each one: slow for thousands)."""
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+        np.lib.format.read_array_header_2_0
+    return reader(io.BytesIO(data), max_header_size=_MAX_NPY_HEADER)
+
+
 def _header(fp, path: str, member: str) -> tuple[tuple, bool, np.dtype]:
     """``(shape, fortran order, dtype)`` of a member's ``.npy`` header (versions 1 to 3) as
     NumPy reads it, for a numeric dtype and a valid shape; anything else is an
@@ -104,10 +114,7 @@ def _header(fp, path: str, member: str) -> tuple[tuple, bool, np.dtype]:
         # version 3 differs from 2 only by UTF-8 text, which no numeric header needs
         if version == (3, 0) and not raw.isascii():
             raise bad("a version 3.0 header that is not ASCII")
-        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-            np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = reader(io.BytesIO(length + raw),
-                                       max_header_size=_MAX_NPY_HEADER)
+        shape, fortran, dtype = _parse_header(version, length + raw)
     except NpzError:
         raise
     except Exception as exc:  # any failure of NumPy's parse: a damaged header
@@ -119,6 +126,43 @@ def _header(fp, path: str, member: str) -> tuple[tuple, bool, np.dtype]:
     if not all(type(d) is int and d >= 0 for d in shape) or len(shape) > 32:
         raise bad(f"shape {str(shape)[:80]} is invalid")
     return shape, fortran, dtype
+
+
+class _Window:
+    """The ``size`` bytes of ``raw`` from ``start`` as a readable file (a stored member's
+    data, read without zipfile's per-member setup)."""
+
+    def __init__(self, raw, start: int, size: int) -> None:
+        self.raw, self.start, self.size, self.pos = raw, start, size, 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n is None or n < 0 else min(n, self.size - self.pos)
+        self.raw.seek(self.start + self.pos)
+        data = self.raw.read(n)
+        self.pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.pos
+
+
+def _stored_header(raw, info: zipfile.ZipInfo, path: str):
+    """``(shape, fortran, dtype, header length)`` of a plain stored member, read in place
+    (zipfile's per-member setup is slow for thousands); ``None`` for any other member or
+    any doubt (then zipfile opens it, with its own checks and errors)."""
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        return None
+    try:
+        start = _stored_offset(raw, info)
+        raw.seek(info.header_offset + 30)
+        if raw.read(len(info.orig_filename.encode("utf-8"))) != \
+                info.orig_filename.encode("utf-8"):
+            return None
+        fp = _Window(raw, start, info.file_size)
+        shape, fortran, dtype = _header(fp, path, info.filename)
+    except (*_DAMAGE, NpzError):
+        return None
+    return shape, fortran, dtype, fp.tell()
 
 
 def _stored_offset(raw, info: zipfile.ZipInfo) -> int:
@@ -142,9 +186,13 @@ def read_weights(path: str) -> WeightsMapping:
         for info in infos:
             if not info.filename.endswith(".npy"):
                 raise NpzError(f"{path}: member {info.filename!r} is not a .npy array.")
-            with zf.open(info) as fp:
-                shape, fortran, dtype = _header(fp, path, info.filename)
-                header_len = fp.tell()
+            fast = _stored_header(raw, info, path)
+            if fast is not None:
+                shape, fortran, dtype, header_len = fast
+            else:  # zipfile's checks of the member, and their errors
+                with zf.open(info) as fp:
+                    shape, fortran, dtype = _header(fp, path, info.filename)
+                    header_len = fp.tell()
             name = info.filename[:-4]
             if dtype.hasobject:
                 raise NpzError(f"{path}: {name!r} is a pickled object array; numkeras "
@@ -215,7 +263,8 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
     from numkeras.saving.by_name import load_mapping
 
     path = os.fspath(path)
-    return load_mapping(model, read_weights(path), path, skip_mismatch=skip_mismatch)
+    return load_mapping(model, read_weights(path), path, skip_mismatch=skip_mismatch,
+                        direct=True)
 
 
 def inspect(info) -> None:

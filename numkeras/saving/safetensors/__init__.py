@@ -190,7 +190,8 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
     from numkeras.saving.by_name import load_mapping
 
     path = os.fspath(path)
-    return load_mapping(model, read_weights(path), path, skip_mismatch=skip_mismatch)
+    return load_mapping(model, read_weights(path), path, skip_mismatch=skip_mismatch,
+                        direct=True)
 
 
 def inspect(info) -> None:
