@@ -12,8 +12,8 @@ layers costs a few calls, not thousands).
 >>> _ = open(path, "wb").write(np.arange(10, dtype=np.float32).tobytes())
 >>> a, b = np.zeros(3, np.float32), np.zeros((2, 2), np.float32)
 >>> read_into([(path, 0, a), (path, 16, b)])
->>> a, b.ravel()
-(array([0., 1., 2.]), array([4., 5., 6., 7.]))
+>>> a.tolist(), b.tolist()
+([0.0, 1.0, 2.0], [[4.0, 5.0], [6.0, 7.0]])
 """
 
 from __future__ import annotations
