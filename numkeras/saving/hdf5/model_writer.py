@@ -34,9 +34,15 @@ import warnings
 
 import numpy as np
 
-from numkeras.saving import h5write
+from numkeras.saving import h5raw_write, h5write
 from numkeras.saving.hdf5.layout import import_h5py, save_attributes
-from numkeras.saving.hdf5.writer import plan_groups, reserved, write_groups
+from numkeras.saving.hdf5.writer import (
+    plan_groups,
+    reserved,
+    string_list,
+    weights_tree,
+    write_groups,
+)
 from numkeras.saving.paths import atomic_write_path
 
 _NEW_STYLE_KEYS = ("module", "registered_name", "build_config", "compile_config")
@@ -147,11 +153,34 @@ def save_model(model, filepath: str, include_optimizer: bool = True, overwrite: 
                 if value.size:
                     dset[()] = value
 
+    tree = _model_tree(model, groups, attrs, opt_vars)
     size = reserved(model, groups) + h5write.reserve(
         sum(np.asarray(v.value).nbytes for v in opt_vars), 2 * len(opt_vars) + 2,
         sum(len(v) for v in attrs.values()) + sum(2 * len(v.name) + 8 for v in opt_vars))
     with atomic_write_path(filepath) as tmp:  # a full disk is an OSError (h5write)
-        h5write.write_file(tmp, build, size)
+        if tree is not None:  # the fast encoder; h5py for what it does not cover
+            h5raw_write.write_file(tmp, tree)
+        else:
+            h5write.write_file(tmp, build, size)
+
+
+def _model_tree(model, groups, attrs: dict, opt_vars: list) -> h5raw_write.Group | None:
+    """What ``build`` in :func:`save_model` writes, as a tree for
+    :mod:`~numkeras.saving.h5raw_write`; ``None`` when that encoder does not cover it."""
+    root = h5raw_write.Group()
+    try:
+        for key, value in attrs.items():
+            root.attribute(key, value)
+        if weights_tree(model, groups, root.group("model_weights")) is None:
+            return None
+        if opt_vars:
+            group = root.group("optimizer_weights")
+            string_list(group, "weight_names", [v.name for v in opt_vars])
+            for var in opt_vars:
+                group.dataset(var.name, np.asarray(var.value))
+    except h5raw_write.Unsupported:
+        return None
+    return root
 
 
 __all__ = ["save_model", "model_metadata", "legacy_config", "optimizer_config"]

@@ -68,12 +68,12 @@ def weights_tree(model, groups: list[tuple[str, list]],
     (into ``root`` when given); ``None`` when that encoder does not cover it."""
     root = h5raw_write.Group() if root is None else root
     try:
-        _string_list(root, "layer_names", [layer.name for layer in model.layers])
+        string_list(root, "layer_names", [layer.name for layer in model.layers])
         root.attribute("backend", np.bytes_(BACKEND.encode("utf8")))
         root.attribute("keras_version", np.bytes_(KERAS_VERSION.encode("utf8")))
         for group_name, weights in groups:
             g = root.group(group_name)
-            _string_list(g, "weight_names", [w.name for w in weights])
+            string_list(g, "weight_names", [w.name for w in weights])
             for w in weights:
                 g.dataset(w.name, w.value)
     except h5raw_write.Unsupported:
@@ -81,7 +81,7 @@ def weights_tree(model, groups: list[tuple[str, list]],
     return root
 
 
-def _string_list(group, name: str, data: list[str]) -> None:
+def string_list(group, name: str, data: list[str]) -> None:
     """:func:`~numkeras.saving.hdf5.layout.save_attributes` for an encoder group."""
     chunks = chunk_string_list([s.encode("utf8") for s in data])
     for i, chunk in enumerate(chunks):

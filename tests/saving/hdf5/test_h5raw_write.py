@@ -85,6 +85,8 @@ def _operations() -> list:
            ("attr", "", "empty_text", ""),
            ("attr", "", "unicode", "caf\u00e9 \u4e2d"),
            ("group", "no_weights"),
+           ("group", "caf\u00e9/\u4e2d"),
+           ("dataset", "caf\u00e9/k\u00e9rnel:0", np.ones(2)),
            ("group", "deep/er/still"),
            ("attr", "deep/er/still", "name", "still")]
     for i, dtype in enumerate(DTYPES):
@@ -310,6 +312,28 @@ def test_saved_model_files_read_back_as_the_h5py_path_wrote_them(tmp_path, monke
     for got, want in zip(fresh.get_weights(), model.get_weights()):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_full_model_h5_reads_back_as_the_h5py_path_wrote_it(tmp_path, monkeypatch):
+    """``model.save("m.h5")``: a config of more than 64 KiB (a variable-length string, in a
+    global heap) and optimizer state."""
+    from numkeras.saving.hdf5 import model_writer
+
+    inp = nk.Input((3,))
+    model = nk.Model(inp, [nk.layers.Dense(2, name=f"{i:03d}_" + "long_name" * 20)(inp)
+                           for i in range(80)])
+    model.compile(optimizer=nk.optimizers.Adam(0.01), loss="mse")
+    grads = [np.full(v.shape, 0.1, v.dtype) for v in model.trainable_weights]
+    model.optimizer.apply_gradients(zip(grads, model.trainable_weights))
+    fast, slow = str(tmp_path / "fast.h5"), str(tmp_path / "slow.h5")
+    model.save(fast)
+    monkeypatch.setattr(model_writer, "_model_tree", lambda *args: None)
+    model.save(slow)
+    assert_same_files(fast, slow)
+    with h5py.File(fast, "r") as f:
+        assert len(f.attrs["model_config"]) > 1 << 16
+        assert len(f["optimizer_weights"].attrs["weight_names"]) == 1 + 2 * 160
 
 
 def test_keras_archive_weights_member_is_encoded(tmp_path, monkeypatch):
