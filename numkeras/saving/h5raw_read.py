@@ -43,6 +43,7 @@ structure is read at most once (cycles end the walk), and the walk uses an expli
 from __future__ import annotations
 
 import math
+import operator
 import os
 import struct
 from collections.abc import Callable
@@ -62,6 +63,9 @@ _KNOWN = frozenset({_NIL, _DATASPACE, _DATATYPE, _FILL_OLD, _FILL, _EXTERNAL, _L
                     _PIPELINE, _ATTRIBUTE, _COMMENT, _MTIME_OLD, _CONTINUATION,
                     _SYMBOL_TABLE, _MTIME, _ATTRIBUTE_INFO, _REFCOUNT})
 _SHARED = 0x02  # header message flag: the message is stored elsewhere
+#: Messages of the dataset headers read through a learnt layout (``_Reader.learn``).
+_TEMPLATED = frozenset({_NIL, _DATASPACE, _DATATYPE, _FILL_OLD, _FILL, _LAYOUT, _COMMENT,
+                        _MTIME_OLD, _MTIME, _REFCOUNT})
 
 GROUP, DATASET, OTHER = "group", "dataset", "other"
 _NULL_SPACE = "null"  # a dataspace of no elements (no shape)
@@ -168,6 +172,8 @@ class _Reader:
         self.dtypes: dict[tuple, object] = {}
         self.spaces: dict[bytes, object] = {}
         self.heaps: dict[int, dict | None] = {}  # global heap collections by address
+        self.templates: dict[tuple, list] = {}  # learnt dataset header layouts (learn)
+        self.meta: dict[tuple, object] = {}     # (dtype, shape, bytes) by their messages
         self.heap_budget = 4 * size + (1 << 20)
 
     def get(self, at: int, n: int) -> tuple[bytes, int]:
@@ -249,15 +255,22 @@ class _Reader:
         version, _, count, _, size = _HEADER_V1.unpack_from(data, p)
         if version != 1:
             raise Unsure
+        for template in self.templates.get((count, size), ()):
+            node = self.from_template(template, at + 16, size, path)
+            if node is not None:
+                return node
         chunks = [(at + 16, size)]
+        learn = []  # (kind, size, flags) of each message, to learn a dataset template
         attrs: dict | None = {}
         stab = dtype = space = layout = None
         plain = True
         found = 0
         unpack, known = _MESSAGE_V1.unpack_from, _KNOWN
+        chunks_read = []
         while chunks:
             start, length = chunks.pop()
             data, p = self.get(start, length)
+            chunks_read.append((data, p))
             end = p + length
             while p < end:
                 if p + 8 > end:
@@ -266,6 +279,7 @@ class _Reader:
                 q = p + 8
                 p = q + n
                 found += 1
+                learn.append((kind, n, flags))
                 if p > end or n & 7 or kind not in known or found > count or \
                         flags & ~0x07 or flags & 0x06 == 0x06:
                     raise Unsure  # (and flags libhdf5 refuses, or unknown-message flags)
@@ -307,6 +321,9 @@ class _Reader:
             return Node(GROUP, (stab[0], stab[1], path + "/" if path else ""), attrs, None)
         if dtype and space:
             info = self.dataset(dtype, space, layout, path) if plain and layout else None
+            if len(chunks_read) == 1 and attrs == {} and \
+                    len(self.templates.get((count, size), ())) < 4:
+                self.learn(learn, count, size, *chunks_read[0])
             return Node(DATASET, None, attrs, info)
         if dtype:
             return Node(OTHER, None, attrs, None)
@@ -543,6 +560,72 @@ class _Reader:
                         raise Unsure  # libhdf5 refuses the object
         self.spaces[raw] = shape
         return shape
+
+    # -- dataset headers seen before ----------------------------------------------------
+    def learn(self, messages: list, count: int, size: int, data: bytes, p: int) -> None:
+        """Remember the layout of a dataset header in one block without attributes (the
+        same messages of the same sizes and flags, a contiguous layout message of the same
+        version), so that the next header of that layout is read with one ``struct`` call
+        (:meth:`from_template`). ``data[p:]`` holds the block just read."""
+        kinds = [kind for kind, _, _ in messages]
+        if len(messages) != count or any(k not in _TEMPLATED for k in kinds) or \
+                any(flags & _SHARED for _, _, flags in messages) or \
+                any(kinds.count(k) != 1 for k in (_DATATYPE, _DATASPACE, _LAYOUT)) or \
+                kinds.count(_FILL) + kinds.count(_FILL_OLD) > 1:
+            return
+        fmt, heads, fields = ["<"], [], [None, None, None, None, None]
+        at = 0
+        for kind, n, _ in messages:
+            heads += [at, at + 1, at + 2]
+            fmt.append("HHB3x")
+            at += 3
+            if kind == _LAYOUT:
+                if n < 18:
+                    return
+                fmt.append(f"BBQQ{n - 18}x")
+                heads += [at, at + 1]
+                fields[3], fields[4] = at + 2, at + 3
+                at += 4
+            elif kind in (_DATATYPE, _DATASPACE, _FILL, _FILL_OLD):
+                fmt.append(f"{n}s")
+                fields[{_DATATYPE: 0, _DATASPACE: 1}.get(kind, 2)] = at
+                at += 1
+            else:
+                fmt.append(f"{n}x")
+        layout = struct.Struct("".join(fmt))
+        if layout.size != size:
+            return
+        heads = operator.itemgetter(*heads)
+        expected = heads(layout.unpack_from(data, p))
+        fill = _FILL_OLD if _FILL_OLD in kinds else _FILL
+        self.templates.setdefault((count, size), []).append(
+            (layout, heads, expected, fields, fill))
+
+    def from_template(self, template, start: int, size: int, path: str) -> Node | None:
+        """The dataset whose header block at ``start`` has a learnt layout (``None``: it
+        has another one)."""
+        layout, heads, expected, fields, fill_kind = template
+        data, p = self.get(start, size)
+        values = layout.unpack_from(data, p)
+        if heads(values) != expected:
+            return None
+        dtype_raw, space_raw, fill_raw, addr, stored = (None if i is None else values[i]
+                                                        for i in fields)
+        key = (dtype_raw, space_raw, fill_raw)
+        meta = self.meta.get(key)
+        if meta is None:
+            dtype = self.datatype(dtype_raw, 0, len(dtype_raw))
+            shape = self.dataspace(space_raw, 0, len(space_raw))
+            fill = fill_raw is None or _fill_ok(fill_kind, fill_raw, 0, len(fill_raw))
+            meta = self.meta[key] = (dtype, shape, math.prod(shape) * dtype.itemsize) \
+                if fill and dtype is not None and isinstance(shape, tuple) else False
+        info = None
+        if meta:
+            dtype, shape, nbytes = meta
+            if addr != _UNDEF and stored == nbytes and nbytes and \
+                    self.base + addr + nbytes <= self.size:
+                info = PlainDataset(path, shape, dtype, self.base + addr, nbytes)
+        return Node(DATASET, None, {}, info)
 
     def dataset(self, dtype_msg, space_msg, layout_msg, path: str):
         data, p, n = layout_msg
