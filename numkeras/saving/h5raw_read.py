@@ -404,7 +404,7 @@ class _Reader:
                 sig, version, count = _SNOD.unpack_from(data, p)
                 if sig != b"SNOD" or version != 1 or count > two_k_node:
                     raise Unsure
-                values = _entries(count).unpack_from(data, p + 8)
+                values = _entries(data, p + 8, count)
                 for i in range(0, 5 * count, 5):
                     name = name_at(values[i])
                     if values[i + 2] > 1 or values[i + 1] == _UNDEF or not name or \
@@ -568,7 +568,7 @@ class _Reader:
         version), so that the next header of that layout is read with one ``struct`` call
         (:meth:`from_template`). ``data[p:]`` holds the block just read."""
         kinds = [kind for kind, _, _ in messages]
-        if len(messages) != count or any(k not in _TEMPLATED for k in kinds) or \
+        if len(messages) != count or count > 16 or any(k not in _TEMPLATED for k in kinds) or \
                 any(flags & _SHARED for _, _, flags in messages) or \
                 any(kinds.count(k) != 1 for k in (_DATATYPE, _DATASPACE, _LAYOUT)) or \
                 kinds.count(_FILL) + kinds.count(_FILL_OLD) > 1:
@@ -668,19 +668,27 @@ _STRUCTS: dict = {}
 
 
 def _quads(count: int) -> struct.Struct:
-    """``count`` little-endian 8-byte numbers."""
+    """``count`` little-endian 8-byte numbers (formats of small counts are kept)."""
     key = ("Q", count)
-    if key not in _STRUCTS:
-        _STRUCTS[key] = struct.Struct(f"<{count}Q")
-    return _STRUCTS[key]
+    found = _STRUCTS.get(key)
+    if found is None:
+        found = struct.Struct(f"<{count}Q")
+        if count <= 256:
+            _STRUCTS[key] = found
+    return found
 
 
-def _entries(count: int) -> struct.Struct:
-    """``count`` symbol table entries: name offset, header, cache type, scratch pad."""
+def _entries(data: bytes, p: int, count: int):
+    """The fields of ``count`` symbol table entries at ``data[p:]`` in one flat sequence:
+    name offset, header, cache type, scratch pad (two numbers), for each."""
+    if count > 16:  # (a format per large count would grow without bound)
+        view = memoryview(data)[p:p + _ENTRY_SIZE * count]
+        return [v for entry in _ENTRY.iter_unpack(view) for v in entry]
     key = ("E", count)
-    if key not in _STRUCTS:
-        _STRUCTS[key] = struct.Struct("<" + "QQI4xQQ" * count)
-    return _STRUCTS[key]
+    found = _STRUCTS.get(key)
+    if found is None:
+        found = _STRUCTS[key] = struct.Struct("<" + "QQI4xQQ" * count)
+    return found.unpack_from(data, p)
 
 
 def _pad8(n: int) -> int:

@@ -355,3 +355,23 @@ def test_big_files_are_read_structure_by_structure(tmp_path, monkeypatch):
     tree = h5raw_read.read_tree(read_at, len(data))
     assert tree is not None and max(reads) < len(data)
     assert_agrees(path, tree)
+
+
+def test_groups_of_many_members(tmp_path):
+    path = tmp_path / "many.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("g")
+        for i in range(1000):  # symbol table nodes full, a B-tree of three levels
+            g.create_group(f"{i:04d}")
+    tree = _tree(path)
+    assert tree is not None and len(tree.children["g"].children) == 1000
+    assert_agrees(path, tree)
+
+
+def test_entries_of_large_nodes_are_unpacked_without_a_format_per_count():
+    rng = np.random.default_rng(0)
+    fields = rng.integers(0, 2**32, size=(40, 5)).tolist()
+    data = b"xx" + b"".join(struct.pack("<QQI4xQQ", *f) for f in fields)
+    for count in (3, 17, 40):
+        assert list(h5raw_read._entries(data, 2, count)) == \
+            [v for f in fields[:count] for v in f]
