@@ -436,8 +436,9 @@ def _pieces(superblock: bytes, image: bytearray, chunks: list) -> list:
     return pieces
 
 
-_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") and \
-    "SC_IOV_MAX" in os.sysconf_names else 16
+#: buffers per ``pwritev`` call (POSIX guarantees 16; Linux allows 1024)
+_IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX"))) if hasattr(os, "sysconf") and \
+    "SC_IOV_MAX" in getattr(os, "sysconf_names", {}) else 16
 
 
 def _write_all(fd: int, pieces: list) -> None:
