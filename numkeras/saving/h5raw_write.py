@@ -413,15 +413,16 @@ def encode(root: Group) -> tuple[bytes, list, bytearray, int]:
     return enc.superblock, enc.out, enc.chunks, enc.size
 
 
-def to_bytes(root: Group) -> bytes:
-    """The whole file in memory (the weights member of a ``.keras`` archive)."""
+def to_bytes(root: Group) -> bytearray:
+    """The whole file in memory (the weights member of a ``.keras`` archive): one copy of
+    the tensors, in the buffer returned."""
     superblock, image, chunks, size = encode(root)
     out = bytearray(size)
     out[:_SUPERBLOCK] = superblock
     out[_SUPERBLOCK:_SUPERBLOCK + len(image)] = image
     for at, view in chunks:
         out[at:at + len(view)] = view
-    return bytes(out)
+    return out
 
 
 def _pieces(superblock: bytes, image: bytearray, chunks: list) -> list:

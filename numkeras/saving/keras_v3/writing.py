@@ -95,7 +95,7 @@ def reserved(entries, only=None) -> int:
     return h5write.reserve(data, objects, text)
 
 
-def h5_bytes(model) -> bytes:
+def h5_bytes(model) -> bytes | bytearray:
     """The ``model.weights.h5`` member of a ``.keras`` archive, built in memory."""
     entries = union_entries(model)
     tree = vars_tree(entries)
@@ -184,7 +184,7 @@ def _record(weight_map: dict, group: str, shard: str) -> None:
         weight_map[group].append(shard)
 
 
-def save_archive(filepath: str, config: dict, weights: bytes,
+def save_archive(filepath: str, config: dict, weights: bytes | bytearray,
                  extra: dict[str, bytes] | None = None) -> None:
     """A ``.keras`` zip: metadata.json, config.json, model.weights.h5 (stored, atomic), then
     ``extra`` members (``assets/...``)."""

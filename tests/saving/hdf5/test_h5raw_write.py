@@ -54,9 +54,10 @@ def describe(f) -> list:
     return out
 
 
-def assert_same_files(ours: str | bytes, reference: str | bytes) -> None:
+def assert_same_files(ours, reference) -> None:
+    """``ours`` and ``reference``: paths or a file's bytes."""
     def opened(x):
-        return h5py.File(io.BytesIO(x) if isinstance(x, bytes) else x, "r")
+        return h5py.File(io.BytesIO(x) if isinstance(x, (bytes, bytearray)) else x, "r")
 
     with opened(ours) as a, opened(reference) as b:
         got, want = describe(a), describe(b)
