@@ -90,9 +90,10 @@ def conv(b, layer, call):
     if padding == "causal":
         src, padding, pads = _causal(b, layer, src), "valid", {"auto_pad": "VALID"}
     if winograd.worthwhile(layer, call.x, padding):
-        y, tall = winograd.conv3x3(b, layer, src, call.x)
+        y, tall, raw = winograd.conv3x3(b, layer, src, call.x)
         out = call.out(y, cf=cf)
         out._layouts[winograd.TALL] = (tall, int(layer.filters), *winograd._spatial(layer, call.x))
+        out._layouts[winograd.RAW] = raw
         return [out]
     w = b.const(_to_onnx_kernel(np.asarray(layer.kernel.value)), "kernel")
     y = b.op("Conv", [src, w], strides=list(layer.strides),

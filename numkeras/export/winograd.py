@@ -26,10 +26,12 @@ with a different order of additions (errors of the same size as a direct convolu
 so it is not used). ONNX Runtime's direct convolution is close to the CPU's peak
 multiply-add rate, so only the step 2 saving (2.25x fewer multiply-adds) makes it faster,
 and the transforms (memory-bound) pay off only with many channels: :func:`worthwhile`
-takes ``same``-padded convolutions with at least :data:`MIN_CHANNELS` input and output
-channels and a known, even height and width of at least :data:`MIN_SIZE`, or
-:data:`MIN_CHAINED_SIZE` when the input is already in the tall layout (VGG16's blocks 3, 4
-and 5; with 128 channels, VGG16's block 2, it is no faster than the direct convolution).
+takes ``same``-padded convolutions with at least :data:`MIN_CHANNELS` output channels and
+half as many input channels (the output side has more passes: transform, bias, activation,
+zeroing), and a known, even height and width of at least :data:`MIN_SIZE`, or
+:data:`MIN_CHAINED_SIZE` when the input is already in the tall layout: VGG16's blocks 3, 4
+and 5 (block 3's first convolution has 128 input channels); with 128 output channels,
+VGG16's block 2, it is no faster than the direct convolution.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Input channels and output channels a convolution needs to be computed this way.
+#: Output channels a convolution needs to be computed this way (and half as many inputs).
 MIN_CHANNELS = 256
 #: Height and width (each) it needs: smaller images waste more on the garbage rows and the
 #: transforms (ResNet50's 256-channel 14x14 convolutions, each entered from and left to
@@ -55,6 +57,9 @@ MIN_SIZE = 28
 MIN_CHAINED_SIZE = 14
 #: ``Value._layouts`` key of a value's tall layout: ``(tensor, channels, height, width)``.
 TALL = "winograd_tall"
+#: ``Value._layouts`` key of a Winograd convolution's tall output before the ``Where`` that
+#: zeroes its garbage rows (:func:`max_pool` reads it).
+RAW = "winograd_raw"
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
 G = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], np.float64)
@@ -73,7 +78,7 @@ def worthwhile(layer, x, padding: str) -> bool:
             or getattr(layer.activation, "__name__", "") in ("softmax", "log_softmax")):
         return False
     cin, cout = layer.kernel.shape[-2:]
-    if min(cin, cout) < MIN_CHANNELS:
+    if cout < MIN_CHANNELS or 2 * cin < MIN_CHANNELS:
         return False
     h, w = _spatial(layer, x)
     if h is None or w is None or h % 2 or w % 2:
@@ -92,9 +97,10 @@ def _tall(b, x, src: str, c: int, h: int, w: int) -> str:
     return b.op("Pad", [t, b.ints([0, 0, 0, 0, 0, 0, 2, 0])], "winograd_tall")
 
 
-def conv3x3(b, layer, src: str, x) -> tuple[str, str]:
+def conv3x3(b, layer, src: str, x) -> tuple[str, str, str]:
     """``layer`` (bias and activation included) on the channels-first tensor ``src`` (Keras
-    tensor ``x``): the output channels first, and the same output in the tall layout."""
+    tensor ``x``): the output channels first, the same output in the tall layout, and that
+    tall tensor before its garbage rows are zeroed (:data:`RAW`)."""
     from numkeras.export import activations as act
     from numkeras.export.graph import Value
 
@@ -123,9 +129,9 @@ def conv3x3(b, layer, src: str, x) -> tuple[str, str]:
     y = act.activation(b, layer.activation, y, Value(y, (None, h + 2, w, cout), np.float32))
     # the garbage rows (tiles across two images) are zeroed, NaN and inf included
     rows = np.arange(h + 2).reshape(1, 1, -1, 1) < h
-    y = b.op("Where", [b.const(rows, "winograd_rows"), y, b.const(np.float32(0))],
-             "winograd_tall")
-    return to_channels_first(b, y, h), y
+    tall = b.op("Where", [b.const(rows, "winograd_rows"), y, b.const(np.float32(0))],
+                "winograd_tall")
+    return to_channels_first(b, y, h), tall, y
 
 
 def to_channels_first(b, tall: str, h: int) -> str:
@@ -135,14 +141,25 @@ def to_channels_first(b, tall: str, h: int) -> str:
 
 
 def max_pool(b, layer, x):
-    """A 2x2 stride-2 MaxPooling2D on a tall-layout value: ``(name, tall)`` or None."""
+    """A 2x2 stride-2 MaxPooling2D on a tall-layout value: ``(name, tall)`` or None.
+
+    A Winograd convolution's output is pooled before its garbage rows are zeroed (the
+    :data:`RAW` tensor): they only reach the pooled row under each image, which is sliced
+    off (a quarter of the data the ``Where`` would have gone through)."""
     held = x._layouts.get(TALL)
     if (held is None or tuple(layer.pool_size) != (2, 2) or tuple(layer.strides) != (2, 2)
             or held[2] % 2 or held[3] % 2):
         return None
     tall, c, h, w = held
-    flat = b.op("Reshape", [tall, b.ints([1, 1, -1, w])])
-    y = b.op("MaxPool", [flat], kernel_shape=[2, 2], strides=[2, 2])  # zero rows stay zero
+    raw = x._layouts.get(RAW)
+    # one image of N * (h + 2) rows per channel: ONNX Runtime pools the channels in parallel
+    flat = b.op("Reshape", [tall if raw is None else raw, b.ints([c, 1, -1, w])])
+    y = b.op("MaxPool", [flat], kernel_shape=[2, 2], strides=[2, 2])
     y = b.op("Reshape", [y, b.ints([c, -1, h // 2 + 1, w // 2])])
-    tall = b.op("Pad", [y, b.ints([0, 0, 0, 0, 0, 0, 1, 0])], "winograd_tall")
-    return to_channels_first(b, y, h // 2), (tall, c, h // 2, w // 2)
+    if raw is None:  # zero rows stay zero
+        tall = b.op("Pad", [y, b.ints([0, 0, 0, 0, 0, 0, 1, 0])], "winograd_tall")
+        return to_channels_first(b, y, h // 2), (tall, c, h // 2, w // 2)
+    y = b.op("Slice", [y, b.ints([0]), b.ints([h // 2]), b.ints([2])])
+    tall = b.op("Pad", [y, b.ints([0, 0, 0, 0, 0, 0, 2, 0])], "winograd_tall")
+    cf = b.op("Transpose", [y], "winograd", perm=[1, 0, 2, 3])
+    return cf, (tall, c, h // 2, w // 2)

@@ -44,13 +44,16 @@ def _chain(shape, data_format):
 
 
 def test_thresholds_of_the_applications():
-    """VGG16's blocks 3 and 4 (256-512 channels, 56x56 and 28x28) use it, and block 5
-    (14x14) because its input is already in the tall layout; a 14x14 convolution entered
-    from the usual layout (ResNet50's) and 128-channel layers do not."""
+    """VGG16's blocks 3 and 4 (128-512 input and 256-512 output channels, 56x56 and 28x28)
+    use it, and block 5 (14x14) because its input is already in the tall layout; a 14x14
+    convolution entered from the usual layout (ResNet50's) and layers with 128 output
+    channels or 64 input channels do not."""
     winograd.MIN_CHANNELS, winograd.MIN_SIZE = 256, 28  # restored by monkeypatch
-    conv = layers.Conv2D(256, 3, padding="same")
-    conv(Input((28, 28, 128)))
-    assert not winograd.worthwhile(conv, _value((None, 28, 28, 128)), "same")
+    for cin, cout, expected in [(128, 256, True), (128, 128, False), (64, 256, False),
+                                (512, 128, False)]:
+        conv = layers.Conv2D(cout, 3, padding="same")
+        conv(Input((28, 28, cin)))
+        assert winograd.worthwhile(conv, _value((None, 28, 28, cin)), "same") == expected
     conv = layers.Conv2D(256, 3, padding="same")
     conv(Input((28, 28, 256)))
     assert winograd.worthwhile(conv, _value((None, 28, 28, 256)), "same")
@@ -63,7 +66,7 @@ def test_thresholds_of_the_applications():
 
 
 def test_vgg16_block5_continues_the_tall_layout(monkeypatch):
-    """VGG16's blocks 3-5 (the convolutions with at least 256 channels) are Winograd; the
+    """VGG16's blocks 3-5 (the convolutions with 256-512 output channels) are Winograd; the
     tall layout is left once, after block 5's pool."""
     from numkeras.applications import VGG16
 
@@ -73,11 +76,14 @@ def test_vgg16_block5_continues_the_tall_layout(monkeypatch):
     proto = to_onnx(VGG16(weights=None))
     wino = sorted(n.name.split("/")[0] for n in proto.graph.node
                   if n.output[0].split("/")[-1].startswith("winograd_mm"))
-    assert wino == ["block3_conv2", "block3_conv3", "block4_conv1", "block4_conv2",
-                    "block4_conv3", "block5_conv1", "block5_conv2", "block5_conv3"]
+    assert wino == ["block3_conv1", "block3_conv2", "block3_conv3", "block4_conv1",
+                    "block4_conv2", "block4_conv3", "block5_conv1", "block5_conv2",
+                    "block5_conv3"]
     assert [n.name.split("/")[0] for n in proto.graph.node
             if n.op_type == "Transpose" and n.attribute[0].ints == [1, 0, 2, 3]] == [
-                "block3_conv2", "block5_pool"]
+                "block3_conv1", "block5_pool"]
+    # the Where zeroing garbage rows is only needed between convolutions
+    assert sum(n.op_type == "Where" for n in proto.graph.node) == 6
 
 
 def _value(shape, tall=None):
