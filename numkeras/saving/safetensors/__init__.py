@@ -1,9 +1,9 @@
 """safetensors files (``.safetensors``): weights by Keras weight name, for PyTorch/JAX users.
 
-Written with the ``safetensors`` package (``safetensors.numpy.save_file``), so any
-safetensors reader loads them; the keys are Keras weight names (``dense/kernel:0``) and the
-``__metadata__`` records the writer, the source file and format, and the weight order
-(safetensors itself stores tensors sorted by dtype and name).
+Written here in the safetensors layout (any safetensors reader loads them; the package is
+the oracle of the tests), each tensor's bytes straight from its buffer, in model order; the
+keys are Keras weight names (``dense/kernel:0``) and the ``__metadata__`` records the writer,
+the source file and format, and the weight order.
 
 Read here without the package: the header (8-byte little-endian length, then JSON) is
 parsed with bounds checks and every tensor is memory-mapped, read-only.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 
@@ -149,27 +150,55 @@ def read_weights(path: str) -> WeightsMapping:
 
 
 def write(arrays: dict, path: str, metadata: dict | None = None) -> None:
-    """Write ``arrays`` (name -> numeric array, in order) atomically with ``metadata``."""
-    try:
-        from safetensors.numpy import save_file
-    except ImportError as exc:
-        raise ImportError(f"Cannot write {path}: writing .safetensors needs the safetensors "
-                          "package: pip install 'numkeras[safetensors]'.") from exc
+    """Write ``arrays`` (name -> numeric array, in order) atomically with ``metadata``.
 
+    The bytes go from the arrays' own buffers to the file (no copy of a C-contiguous
+    little-endian array), in the given order; the header is the safetensors library's
+    layout (compact JSON, space-padded to 8 bytes).
+    """
     from numkeras.saving.paths import atomic_write_path
 
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta.setdefault("writer", "numkeras")
     meta[ORDER_KEY] = json.dumps(list(arrays))
-    contiguous = {}
+    codes = {v: k for k, v in _DTYPES.items()}
+    header: dict = {"__metadata__": meta}
+    buffers = []
+    offset = 0
     for name, value in arrays.items():
         value = np.asarray(value)
-        if value.dtype.kind in "OSUV" and value.dtype.name not in _DTYPES.values():
-            raise ValueError(f"Cannot write {name!r} ({value.dtype}) to {path}: safetensors "
-                             "holds numeric tensors only.")
-        contiguous[name] = np.ascontiguousarray(value)
+        code = codes.get(value.dtype.name)
+        if code is None:
+            if value.dtype.kind in "OSUV":
+                raise ValueError(f"Cannot write {name!r} ({value.dtype}) to {path}: "
+                                 "safetensors holds numeric tensors only.")
+            raise ValueError(f"Cannot write {name!r} to {path}: safetensors has no "
+                             f"{value.dtype.name} type.")
+        if value.dtype.byteorder == ">" or (value.dtype.byteorder == "=" and
+                                            sys.byteorder == "big"):
+            value = value.astype(value.dtype.newbyteorder("<"))  # safetensors is little-endian
+        value = np.ascontiguousarray(value)
+        header[str(name)] = {"dtype": code, "shape": list(value.shape),
+                             "data_offsets": [offset, offset + value.nbytes]}
+        offset += value.nbytes
+        buffers.append(value)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
     with atomic_write_path(path) as tmp:
-        save_file(contiguous, tmp, metadata=meta)
+        fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        try:
+            _write_all(fd, struct.pack("<Q", len(text)) + text)
+            for value in buffers:
+                if value.nbytes:
+                    _write_all(fd, memoryview(value.reshape(-1).view(np.uint8)))
+        finally:
+            os.close(fd)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while len(view):
+        view = view[os.write(fd, view):]
 
 
 def save_weights(model, path, options=None, **kwargs) -> None:
