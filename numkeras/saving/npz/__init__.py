@@ -1,7 +1,8 @@
 """NumPy ``.npz`` archives: weights by Keras weight name, as ``np.load`` reads them.
 
-Written with NumPy's own ``.npy`` writer (``numpy.lib.format.write_array``) into an
-uncompressed zip, one member ``<name>.npy`` per weight in model order, so
+Written as NumPy's ``write_array`` writes them (its own ``.npy`` header, then the array's
+bytes straight from its buffer) into an uncompressed zip (:mod:`~numkeras.saving.zipio`),
+one member ``<name>.npy`` per weight in model order, so
 ``np.load("w.npz")["dense/kernel:0"]`` works. Pickled (object) arrays are never written nor
 read; bfloat16 is refused (``.npy`` has no bfloat16 type: use safetensors).
 
@@ -240,11 +241,31 @@ def write(arrays: dict, path: str, metadata: dict | None = None) -> None:
                              f"no {value.dtype.name} type. Write safetensors, or convert with "
                              "--dtype float32.")
         values[name] = value
-    with atomic_write_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED,
-                                                         allowZip64=True) as zf:
-        for name, value in values.items():
-            with zf.open(name + ".npy", "w", force_zip64=True) as out:
-                np.lib.format.write_array(out, value, allow_pickle=False)
+    from numkeras.saving.zipio import StoredZipWriter
+
+    with atomic_write_path(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        try:
+            out = StoredZipWriter(fd)
+            for name, value in values.items():  # each array from its own buffer
+                if not value.flags.c_contiguous:  # (ascontiguousarray would make 0-d 1-d)
+                    value = value.copy(order="C")
+                out.add(name + ".npy", [_npy_header(value), value.reshape(-1).view(np.uint8)])
+            out.close()
+        finally:
+            os.close(fd)
+
+
+def _npy_header(value: np.ndarray) -> bytes:
+    """The ``.npy`` header NumPy's ``write_array`` puts before a C-ordered ``value``."""
+    header = io.BytesIO()
+    meta = np.lib.format.header_data_from_array_1_0(value)
+    try:
+        np.lib.format.write_array_header_1_0(header, meta)
+    except ValueError:  # a header over 64 KiB: version 2.0, as write_array does
+        header = io.BytesIO()
+        np.lib.format.write_array_header_2_0(header, meta)
+    return header.getvalue()
 
 
 def save_weights(model, path, options=None, **kwargs) -> None:
