@@ -93,7 +93,7 @@ def save_model(model, path, style: str = "keras3", include_optimizer: bool = Tru
     config = serialization.serialize_model(model, style=style)
     from numkeras.saving.keras_v3.assets import asset_members
 
-    writing.save_archive(path, config, writing.h5_bytes(model), asset_members(model))
+    writing.save_archive(path, config, writing.h5_member(model), asset_members(model))
 
 
 __all__ = ["save_weights", "load_weights", "save_model", "KerasFileError"]

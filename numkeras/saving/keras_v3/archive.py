@@ -30,6 +30,7 @@ import zlib
 
 from numkeras.saving.formats import ZIP_MAGIC
 from numkeras.saving.keras_v3.errors import KerasFileError
+from numkeras.saving.zipio import crc32
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -194,7 +195,7 @@ def iter_member(zf: zipfile.ZipFile, name: str, filename: str, cap: int = JSON_C
                     raise KerasFileError(
                         f"{filename}: zip entry {name!r} expands past its declared size of "
                         f"{limit} bytes; refusing to read a potential zip bomb.")
-                checksum = zlib.crc32(out, checksum)
+                checksum = crc32(out, checksum)
                 yield out
             elif not data:
                 stalls += 1
@@ -304,7 +305,7 @@ def verify_member(zf: zipfile.ZipFile, fileobj, name: str, filename: str) -> Non
         if not chunk:
             raise KerasFileError(f"{filename}: zip entry {name!r} runs past the end of the "
                                  "archive (truncated file?).")
-        checksum = zlib.crc32(chunk, checksum)
+        checksum = crc32(chunk, checksum)
         left -= len(chunk)
     if checksum != info.CRC:
         raise KerasFileError(f"{filename}: zip entry {name!r} is damaged: its CRC-32 is "

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import warnings
-import zipfile
 
 import numpy as np
 
@@ -108,6 +107,27 @@ def h5_bytes(model) -> bytes | bytearray:
     return buf.getvalue()
 
 
+def h5_member(model) -> list:
+    """The ``model.weights.h5`` member of a ``.keras`` archive as consecutive buffers: the
+    encoder's metadata and the variables' own memory (no copy), or, where the encoder does
+    not cover the model, the bytes h5py builds."""
+    entries = union_entries(model)
+    tree = vars_tree(entries)
+    if tree is None:
+        return [h5_bytes(model)]
+    superblock, image, chunks, size = h5raw_write.encode(tree)
+    pieces = [superblock, image]
+    at = len(superblock) + len(image)
+    for start, view in chunks:
+        if start > at:
+            pieces.append(bytes(start - at))  # alignment
+        pieces.append(view)
+        at = start + len(view)
+    if size > at:
+        pieces.append(bytes(size - at))
+    return pieces
+
+
 def save_sharded(model, filepath: str, max_shard_size: float = 5) -> dict:
     """Keras 3's sharded layout: shards ``<base>_00000.weights.h5``... then the manifest."""
     if formats.get("weights.h5").matches(filepath):
@@ -184,19 +204,27 @@ def _record(weight_map: dict, group: str, shard: str) -> None:
         weight_map[group].append(shard)
 
 
-def save_archive(filepath: str, config: dict, weights: bytes | bytearray,
+def save_archive(filepath: str, config: dict, weights: bytes | bytearray | list,
                  extra: dict[str, bytes] | None = None) -> None:
     """A ``.keras`` zip: metadata.json, config.json, model.weights.h5 (stored, atomic), then
-    ``extra`` members (``assets/...``)."""
+    ``extra`` members (``assets/...``). ``weights``: the member's bytes, or its buffers in
+    order (:func:`h5_member`), written from those buffers (:mod:`~numkeras.saving.zipio`)."""
     from numkeras import __version__
+    from numkeras.saving.zipio import StoredZipWriter
 
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "numkeras_version": __version__}
+    pieces = [weights] if isinstance(weights, (bytes, bytearray, memoryview)) else weights
     with atomic_write_path(filepath) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            zf.writestr(archive.METADATA, json.dumps(metadata))
-            zf.writestr(archive.CONFIG, json.dumps(config))
-            zf.writestr(archive.WEIGHTS, weights)
+        fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        try:
+            out = StoredZipWriter(fd)
+            out.add(archive.METADATA, [json.dumps(metadata).encode("utf-8")])
+            out.add(archive.CONFIG, [json.dumps(config).encode("utf-8")])
+            out.add(archive.WEIGHTS, pieces)
             for name, data in (extra or {}).items():
-                zf.writestr(name, data)
+                out.add(name, [data])
+            out.close()
+        finally:
+            os.close(fd)
