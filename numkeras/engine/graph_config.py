@@ -27,6 +27,7 @@ so that each rule about node indices is read next to the code that writes it.)
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -590,10 +591,15 @@ def constructor_keywords(cls) -> tuple[set, bool]:
 
 def own_constructor_keywords(cls) -> set:
     """Constructor parameters ``cls`` declares itself (not via Layer's ``**kwargs``)."""
+    return set(_own_constructor_keywords(cls))
+
+
+@functools.lru_cache(maxsize=1024)  # inspect.signature is slow: once per class
+def _own_constructor_keywords(cls) -> frozenset:
     names: set = set()
     for klass in cls.__mro__:
         if klass is Layer:
             break
         if "__init__" in vars(klass):
             names |= set(inspect.signature(klass.__init__).parameters)
-    return names
+    return frozenset(names)

@@ -104,12 +104,20 @@ class UnknownClassError(ValueError):
     """A config names classes numkeras does not have (and ``custom_objects`` does not give)."""
 
 
+_LAYER_CLASSES: list = [None, {}]  # (the layers namespace's size when built, the table)
+
+
 def layer_classes() -> dict:
-    """numkeras's own layer and model classes by name (``Model`` is ``Functional``)."""
-    out = {name: obj for name, obj in vars(layers).items()
-           if isinstance(obj, type) and issubclass(obj, Layer)}
-    out.update(Functional=Functional, Model=Functional, Sequential=Sequential)
-    return out
+    """numkeras's own layer and model classes by name (``Model`` is ``Functional``); a new
+    dict each call, built once per state of the ``numkeras.layers`` namespace (configs ask
+    for it once per layer)."""
+    namespace = vars(layers)
+    if _LAYER_CLASSES[0] != len(namespace):
+        table = {name: obj for name, obj in namespace.items()
+                 if isinstance(obj, type) and issubclass(obj, Layer)}
+        table.update(Functional=Functional, Model=Functional, Sequential=Sequential)
+        _LAYER_CLASSES[:] = [len(namespace), table]
+    return dict(_LAYER_CLASSES[1])
 
 
 def _other_classes() -> set:

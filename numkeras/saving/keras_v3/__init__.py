@@ -92,8 +92,11 @@ def save_model(model, path, style: str = "keras3", include_optimizer: bool = Tru
     model.assert_weights_created()
     config = serialization.serialize_model(model, style=style)
     from numkeras.saving.keras_v3.assets import asset_members
+    from numkeras.saving.keras_v3.walk import union_entries
 
-    writing.save_archive(path, config, writing.h5_member(model), asset_members(model))
+    entries = union_entries(model)  # one walk for the weights and the assets
+    writing.save_archive(path, config, writing.h5_member(model, entries),
+                         asset_members(model, entries))
 
 
 __all__ = ["save_weights", "load_weights", "save_model", "KerasFileError"]

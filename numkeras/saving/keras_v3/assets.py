@@ -22,10 +22,11 @@ def _member(path: str) -> str:
     return f"assets/{path}/{VOCABULARY}" if path else f"assets/{VOCABULARY}"
 
 
-def asset_members(model) -> dict[str, bytes]:
-    """``{zip member name: bytes}`` of every vocabulary the model's layers want written."""
+def asset_members(model, entries=None) -> dict[str, bytes]:
+    """``{zip member name: bytes}`` of every vocabulary the model's layers want written
+    (``entries``: ``union_entries(model)`` if the caller has it)."""
     out: dict[str, bytes] = {}
-    for entry in union_entries(model):
+    for entry in union_entries(model) if entries is None else entries:
         produce = getattr(entry.obj, "vocabulary_asset", None)
         if callable(produce):
             data = produce()

@@ -107,11 +107,11 @@ def h5_bytes(model) -> bytes | bytearray:
     return buf.getvalue()
 
 
-def h5_member(model) -> list:
+def h5_member(model, entries=None) -> list:
     """The ``model.weights.h5`` member of a ``.keras`` archive as consecutive buffers: the
     encoder's metadata and the variables' own memory (no copy), or, where the encoder does
-    not cover the model, the bytes h5py builds."""
-    entries = union_entries(model)
+    not cover the model, the bytes h5py builds (``entries``: ``union_entries(model)``)."""
+    entries = union_entries(model) if entries is None else entries
     tree = vars_tree(entries)
     if tree is None:
         return [h5_bytes(model)]
@@ -189,9 +189,40 @@ def _write_shards(entries: list, plan: list, names: list[str], targets: list[str
                 entry = by_path[path]
                 write_dataset(group, entry.keys[key], np.asarray(entry.variables[key]))
                 _record(weight_map, group.name, name)
+        tree = _shard_tree(entries, make_shard, by_path, index, assigned)
+        if tree is not None:  # the fast encoder; h5py for what it does not cover
+            for path, _, _ in assigned:
+                _record(weight_map, "/" + (f"{path}/vars" if path else "vars"), name)
+            h5raw_write.write_file(targets[index], tree)
+            continue
         size = reserved(entries, {(path, key) for path, key, _ in assigned})
         h5write.write_file(targets[index], build, size)  # a full disk is an OSError
     return weight_map
+
+
+def _shard_tree(entries, make_shard: dict, by_path: dict, index: int,
+                assigned: list) -> h5raw_write.Group | None:
+    """What ``_write_shards``'s h5py build writes in shard ``index``, as a tree for
+    :mod:`~numkeras.saving.h5raw_write` (``None`` where it does not cover it)."""
+    root = h5raw_write.Group()
+    groups = {}
+    try:
+        for entry in entries:
+            if make_shard[entry.path] == index:
+                group = groups[entry.path] = root.group(
+                    f"{entry.path}/vars" if entry.path else "vars")
+                name = _name(entry.obj)
+                if name is not None:
+                    group.attribute("name", name)
+        for path, key, _ in assigned:
+            group = groups.get(path)
+            if group is None:
+                group = groups[path] = root.group(f"{path}/vars" if path else "vars")
+            entry = by_path[path]
+            group.dataset(entry.keys[key], entry.variables[key])
+    except h5raw_write.Unsupported:
+        return None
+    return root
 
 
 def _record(weight_map: dict, group: str, shard: str) -> None:
