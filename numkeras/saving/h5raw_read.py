@@ -175,6 +175,7 @@ class _Reader:
         self.templates: dict[tuple, list] = {}  # learnt dataset header layouts (learn)
         self.meta: dict[tuple, object] = {}     # (dtype, shape, bytes) by their messages
         self.heap_budget = 4 * size + (1 << 20)
+        self.name_budget = 8 * size + (16 << 20)
 
     def get(self, at: int, n: int) -> tuple[bytes, int]:
         """``(data, p)``: the ``n`` bytes at file offset ``at`` are ``data[p:p + n]``."""
@@ -232,13 +233,12 @@ class _Reader:
             if node.kind != GROUP:
                 continue
             btree, heap, prefix = node.children
-            node.children = {}
+            node.children = children = {}
             for name, addr in self.members(btree, heap):
                 self.objects += 1
                 if self.objects > MAX_OBJECTS:
                     raise Unsure
-                child = self.object(addr, prefix + name)
-                node.children[name] = child
+                child = children[name] = self.object(addr, prefix + name)
                 if child.kind == GROUP:
                     stack.append(child)
         return root
@@ -341,7 +341,6 @@ class _Reader:
         if sig != b"HEAP" or version != 0 or seg_addr == _UNDEF:
             raise Unsure
         seg, s0 = get(base + seg_addr, seg_size)
-        seg_end = s0 + seg_size
         blocks = 0
         while free != 1:  # the free list, checked as libhdf5 checks it (1: its end)
             blocks += 1
@@ -352,20 +351,11 @@ class _Reader:
                 raise Unsure
             free = nxt
         names: dict[int, bytes] = {}
-        budget = 4 * seg_size + (1 << 20)  # bytes searched for names' ends
 
         def name_at(offset: int) -> bytes:
-            nonlocal budget
             value = names.get(offset)
             if value is None:
-                at = s0 + offset
-                if offset >= seg_size:
-                    raise Unsure
-                stop = seg.find(b"\0", at, min(seg_end, at + MAX_NAME))
-                budget -= (stop if stop >= 0 else MAX_NAME) - at
-                if stop < 0 or budget < 0:
-                    raise Unsure
-                names[offset] = value = seg[at:stop]
+                names[offset] = value = self.name(seg, s0, seg_size, offset)
             return value
 
         out: list[tuple[str, int]] = []
@@ -414,6 +404,19 @@ class _Reader:
                     last = name
                     out.append((name.decode("utf-8"), values[i + 1]))
         return out
+
+    def name(self, seg: bytes, s0: int, seg_size: int, offset: int) -> bytes:
+        """The null-terminated name at ``offset`` of a local heap's data ``seg[s0:]``; the
+        bytes searched for names' ends count against one budget per file (heaps may share
+        their data: a hostile file must not make each search scan it again)."""
+        if offset >= seg_size:
+            raise Unsure
+        at = s0 + offset
+        stop = seg.find(b"\0", at, min(s0 + seg_size, at + MAX_NAME))
+        self.name_budget -= (stop if stop >= 0 else MAX_NAME) - at
+        if stop < 0 or self.name_budget < 0:
+            raise Unsure
+        return seg[at:stop]
 
     # -- messages --------------------------------------------------------------------
     def attribute_info(self, data: bytes, p: int, n: int, attrs):

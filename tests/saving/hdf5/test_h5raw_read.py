@@ -375,3 +375,14 @@ def test_entries_of_large_nodes_are_unpacked_without_a_format_per_count():
     for count in (3, 17, 40):
         assert list(h5raw_read._entries(data, 2, count)) == \
             [v for f in fields[:count] for v in f]
+
+
+def test_searching_names_has_one_budget_per_file(tmp_path):
+    """Local heaps may share their data; the bytes searched for names' ends are counted for
+    the whole file, so that many heaps over one segment without a terminator end quickly."""
+    data = _written(tmp_path)
+    reader = h5raw_read._Reader(lambda at, n: data[at:at + n], len(data))
+    reader.name_budget = 8  # less than the names of this file need
+    with pytest.raises(h5raw_read.Unsure):
+        reader.root()
+    assert _tree_of_bytes(data) is not None
