@@ -137,7 +137,10 @@ def read_tree(read_at: Callable[[int, int], bytes], size: int) -> Node | None:
 
 
 def tree_of_fd(fd: int) -> Node | None:
-    """:func:`read_tree` of the open file descriptor ``fd`` (read with ``os.pread``)."""
+    """:func:`read_tree` of the open file descriptor ``fd`` (read with ``os.pread``;
+    ``None`` where there is none, Windows)."""
+    if not hasattr(os, "pread"):
+        return None
     try:
         size = os.fstat(fd).st_size
     except OSError:

@@ -276,7 +276,7 @@ class ArchiveSource(Source):
         return fd, member.start, self.zf.getinfo(archive.WEIGHTS).file_size
 
     def _tree(self, f):
-        member = self._member()
+        member = self._member() if hasattr(os, "pread") else None
         if member is None:
             return None
         fd, start, size = member

@@ -119,3 +119,25 @@ def test_a_damaged_weight_is_left_to_h5py(tmp_path, monkeypatch):
     fast, used = _outcome("conv", path, monkeypatch, tree=True)
     slow, _ = _outcome("conv", path, monkeypatch, tree=False)
     assert used and fast == slow and fast[3] is not None
+
+
+@pytest.mark.parametrize("name", ["{kind}.h5", "{kind}_tfkeras.weights.h5",
+                                  "{kind}_tfkeras.keras"])
+def test_without_pread_the_loaders_use_h5py(name, monkeypatch):
+    """Windows has no ``os.pread``/``os.preadv``: the tree is not read, h5py reads all."""
+    import os
+
+    from numkeras.saving import h5scan
+
+    path = FORMATS / name.format(kind="conv")
+    fast, _ = _outcome("conv", path, monkeypatch, tree=True)
+    monkeypatch.delattr(os, "pread")
+    monkeypatch.setattr(h5scan, "HAVE_PREADV", False)
+    calls = []
+    real = h5raw_read.read_tree
+    monkeypatch.setattr(h5raw_read, "read_tree", lambda *a: calls.append(1) or real(*a))
+    model = _model("conv")
+    model.load_weights(str(path))
+    monkeypatch.undo()
+    assert not calls
+    assert [w.tolist() for w in model.get_weights()] == fast[0]
