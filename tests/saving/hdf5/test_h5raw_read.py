@@ -386,3 +386,29 @@ def test_searching_names_has_one_budget_per_file(tmp_path):
     with pytest.raises(h5raw_read.Unsure):
         reader.root()
     assert _tree_of_bytes(data) is not None
+
+
+@pytest.mark.parametrize("layout", ["chunked", "compact", "unwritten", "committed"])
+def test_headers_of_one_layout_are_never_taken_for_plain_ones(tmp_path, layout):
+    """Dataset headers of one layout are decoded from the first one seen (``learn``): a
+    layout that is not plain must not make the next headers of that size plain."""
+    path = tmp_path / "same.h5"
+    with h5py.File(path, "w") as f:
+        f["t"] = np.dtype("float32")
+        for i in range(6):
+            name = f"d{i}"
+            if layout == "chunked":
+                f.create_dataset(name, data=np.full(8, i, "float32"), chunks=(8,))
+            elif layout == "compact":
+                dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                dcpl.set_layout(h5py.h5d.COMPACT)
+                space = h5py.h5s.create_simple((8,))
+                h5py.h5d.create(f.id, name.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
+            elif layout == "unwritten":
+                f.create_dataset(name, shape=(8,), dtype="float32")
+            else:
+                f.create_dataset(name, data=np.full(8, i, "float32"), dtype=f["t"])
+    tree = _tree(path)
+    assert tree is not None
+    assert all(tree.children[f"d{i}"].info is None for i in range(6))
+    assert_agrees(path, tree)
