@@ -180,6 +180,14 @@ class Group:
     def group(self, path: str, new: bool = True) -> Group:
         """The group at ``path`` below this one, created with its intermediate groups
         (``new``: it must not exist yet, as libhdf5's ``H5Gcreate``)."""
+        if "/" not in path:  # (the common case, without the loop)
+            key = _name(path)
+            child = self.children.get(key)
+            if child is None:
+                child = self.children[key] = Group()
+            elif new or type(child) is not Group:
+                raise Unsupported(f"{path!r} exists")
+            return child
         group = self
         parts = path.split("/")
         last = len(parts) - 1
@@ -473,7 +481,7 @@ def write_file(target: str, root: Group) -> None:
     reserved first (``posix_fallocate``), so a full disk fails before anything is written;
     any failure is an ``OSError`` naming ``target``. The caller fsyncs and renames."""
     superblock, image, chunks, size = encode(root)
-    fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+    fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
     try:
         if hasattr(os, "posix_fallocate"):
             try:
