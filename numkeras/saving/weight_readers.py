@@ -130,6 +130,22 @@ def _ref_order(index) -> list:
     return refs
 
 
+def _indexed_offset(ref, dtype: np.dtype, file: str, sizes: dict) -> int | None:
+    """The file offset of a dataset the ``vars`` index found contiguous and plain, when its
+    bytes lie inside ``file`` and can be memory-mapped as ``dtype``; else ``None``."""
+    if ref.offset is None or ref.bfloat16 or dtype.kind not in "biufc" or \
+            dtype.byteorder == ">":
+        return None
+    nbytes = int(np.prod(ref.shape, dtype=np.int64)) * dtype.itemsize
+    if not nbytes:
+        return None
+    if file not in sizes:
+        import os
+
+        sizes[file] = os.path.getsize(file)
+    return ref.offset if 0 <= ref.offset and ref.offset + nbytes <= sizes[file] else None
+
+
 def read_keras_v3(path: str, fmt: str, model=None) -> WeightsMapping:
     """``vars`` datasets named through ``model`` (or the archive's config) where it fits."""
     import os
@@ -152,20 +168,28 @@ def read_keras_v3(path: str, fmt: str, model=None) -> WeightsMapping:
         order += [r for r in _ref_order(index) if r not in seen]
         single = isinstance(source, sources.H5Source)
         size = os.path.getsize(path) if single else 0
+        sharded = isinstance(source, sources.ShardedSource)
+        sizes: dict = {}
         refs = {}
         specs = []
         h5 = None
-        if single:
-            from numkeras.saving import h5common
-
-            h5 = h5common.import_h5py().File(path, "r")
         try:
             for ref in order:
                 key = ref.name.lstrip("/")
                 dtype = _bfloat16() if ref.bfloat16 else np.dtype(ref.dtype)
-                offset = h5_offset(h5[ref.name], size, dtype) if h5 is not None else None
+                file = os.path.join(source.folder, source.files[ref.source]) if sharded \
+                    else path
+                # where the index found plain contiguous data (h5scan), map it from there
+                offset = _indexed_offset(ref, dtype, file, sizes) if single or sharded \
+                    else None
+                if offset is None and single:
+                    if h5 is None:
+                        from numkeras.saving import h5common
+
+                        h5 = h5common.import_h5py().File(path, "r")
+                    offset = h5_offset(h5[ref.name], size, dtype)
                 spec = WeightSpec(names.get(ref, key), key, tuple(ref.shape), dtype,
-                                  file=path, offset=offset)
+                                  file=file if offset is not None else path, offset=offset)
                 refs[spec.name] = ref
                 specs.append(spec)
         finally:

@@ -80,6 +80,21 @@ def test_memory_mapped_where_contiguous(tmp_path):
         assert not value.flags.writeable
 
 
+def test_sharded_weights_are_memory_mapped_from_their_shards(tmp_path):
+    model = _model()
+    path = str(tmp_path / "w.weights.json")
+    model.save_weights(path, max_shard_size=1e-6)
+    with read_weights(path, model=model) as mapping:
+        expected = _expected(model)
+        assert sorted(mapping) == sorted(expected)
+        for name, value in expected.items():
+            got = mapping[name]
+            assert isinstance(got, np.memmap) and not got.flags.writeable, name
+            assert os.path.dirname(got.filename) == str(tmp_path), name
+            np.testing.assert_array_equal(got, value)
+        assert all(mapping.specs[n].file.endswith(".weights.h5") for n in mapping)  # shards
+
+
 def test_safetensors_load_in_the_safetensors_library_with_keras_names(tmp_path):
     from safetensors import safe_open
     from safetensors.numpy import load_file
