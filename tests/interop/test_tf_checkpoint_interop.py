@@ -430,3 +430,44 @@ def test_name_based_checkpoint_with_unmatched_variables_raises_like_tf_keras(tmp
     with pytest.raises(AssertionError, match="not restored"):
         ours.load_weights(prefix)
     tf_side.assert_same_weights(ours.get_weights(), before)
+
+
+def test_many_layers_tf_keras_writes_numkeras_loads_in_runs(tmp_path, monkeypatch):
+    """300 small layers on one input (TF orders the data file by key, not by layer): the
+    batched reads (tf_checkpoint/batch_read.py) give exactly what tf-keras wrote, in a few
+    reads per pass, and a flipped byte in one tensor is refused with the model unchanged."""
+    from numkeras.saving.tf_checkpoint import batch_read
+    from numkeras.saving.tf_checkpoint.bundle import BundleReader, data_filename
+    from numkeras.saving.tf_checkpoint.errors import CheckpointFormatError
+
+    tfk = tf_side.tf_keras()
+    nk.backend.clear_session()
+    ti = tfk.Input((8,))
+    t = tfk.Model(ti, [tfk.layers.Dense(8)(ti) for _ in range(300)])
+    ni = nk.Input((8,))
+    n = nk.Model(ni, [nl.Dense(8)(ni) for _ in range(300)])
+    values = tf_side.random_weights(t, seed=3)
+    t.set_weights(values)
+    prefix = str(tmp_path / "w")
+    t.save_weights(prefix)
+    calls = []
+    real = os.preadv
+    monkeypatch.setattr(batch_read.os, "preadv",
+                        lambda fd, bufs, off: calls.append(len(bufs)) or real(fd, bufs, off))
+    n.load_weights(prefix).assert_consumed()
+    tf_side.assert_same_weights(n.get_weights(), values)
+    assert 2 <= len(calls) <= 8, calls  # 600 tensors: a few runs per pass
+    with BundleReader(prefix) as reader:
+        entry = reader.get_entry("layer_with_weights-150/kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    with open(data_filename(prefix, 0, 1), "r+b") as f:
+        f.seek(entry.offset + 5)
+        byte = f.read(1)
+        f.seek(entry.offset + 5)
+        f.write(bytes([byte[0] ^ 1]))
+    before = n.get_weights()
+    fresh = tf_side.random_weights(n, seed=4)
+    n.set_weights(fresh)
+    with pytest.raises(CheckpointFormatError, match="layer_with_weights-150/kernel"):
+        n.load_weights(prefix)
+    tf_side.assert_same_weights(n.get_weights(), fresh)
+    assert len(before) == len(fresh)
