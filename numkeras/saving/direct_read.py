@@ -83,7 +83,9 @@ def _read_run(path: str, fd: int, run: list[tuple[int, np.ndarray]]) -> None:
             n = os.preadv(fd, buffers, start + done)
         else:  # pragma: no cover - Windows: one buffer per run (see _joins)
             os.lseek(fd, start + done, os.SEEK_SET)
-            n = os.readv(fd, buffers)
+            data = os.read(fd, len(buffers[0]))
+            buffers[0][: len(data)] = data
+            n = len(data)
         if n == 0:
             raise OSError(f"{path} ended at byte {start + done}, expected at least {end} "
                           "bytes: the file changed while it was being loaded.")
