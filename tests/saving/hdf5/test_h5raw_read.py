@@ -156,6 +156,16 @@ def test_h5py_files_agree_with_h5py(tmp_path, setting):
         assert_agrees(path, tree)
 
 
+def test_attributes_in_dense_storage_give_none(tmp_path):
+    path = tmp_path / "dense.h5"
+    with h5py.File(path, "w") as f:
+        f["plain"] = np.ones(2, "float32")
+        dense = f.create_dataset("d", data=np.ones(2, "float32"), track_order=True)
+        for i in range(20):  # past 8 attributes with creation order: a fractal heap
+            dense.attrs[f"a{i:02d}"] = np.array([b"x" * 10])
+    assert _tree(path) is None  # (its object header is a version 2 one)
+
+
 def test_other_offset_sizes_give_none(tmp_path):
     path = tmp_path / "k.h5"
     fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
