@@ -70,12 +70,13 @@ class Source:
         by_source = defaultdict(list)
         for var, ref in pairs:
             by_source[ref.source].append((var, ref))
-        staged = {}
+        staged, exact = {}, set()
         for i in sorted(by_source):
             with self._open(i) as f, _damage_is_an_error(self._label(i)):
                 size = self._size(i)
                 for var, ref in by_source[i]:
                     if _exact(ref, var):  # contiguous, of the variable's dtype (h5scan)
+                        exact.add((id(var), id(ref)))
                         if size is not None and ref.offset + var.value.nbytes > size:
                             raise KerasFileError(f"{self._label(i)}: the data of {ref.name!r} "
                                                  "lies past the end of the file: the file is "
@@ -90,7 +91,7 @@ class Source:
                 for var, ref in by_source[i]:
                     if id(var) in staged:
                         var.assign(staged.pop(id(var)))
-                    elif var.size and fd is not None and _exact(ref, var):
+                    elif var.size and fd is not None and (id(var), id(ref)) in exact:
                         ranges.append((start + ref.offset, h5scan.bytes_of(var.value)))
                         filled.append(var)
                     elif var.size:
