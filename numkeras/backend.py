@@ -27,6 +27,7 @@ _NAME_COUNTERS: defaultdict[str, int] = defaultdict(int)
 _UIDS: defaultdict[str, int] = defaultdict(int)
 _NAME_SCOPE: list[str] = []
 _SCRATCH_DEPTH = 0
+_ZERO_WEIGHTS = 0  # > 0 inside zero_weights(): new weights are zeros, not initialised
 
 
 def floatx() -> str:
@@ -125,6 +126,32 @@ def scratch_names() -> Iterator[None]:
     finally:
         _SCRATCH_DEPTH -= 1
         _NAME_COUNTERS = saved
+
+
+@contextlib.contextmanager
+def zero_weights() -> Iterator[None]:
+    """Create new weights as zeros without running their initializers, for models built only
+    to name and shape weights (listing a ``.keras`` file's weights: a 1 GiB model's random
+    initialisation would take seconds; zeros are pages the system hands out on first write).
+
+    >>> from numkeras import layers
+    >>> with zero_weights():
+    ...     layer = layers.Dense(2, kernel_initializer="ones")
+    ...     layer.build((None, 3))
+    >>> layer.kernel.numpy().tolist()
+    [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    """
+    global _ZERO_WEIGHTS
+    _ZERO_WEIGHTS += 1
+    try:
+        yield
+    finally:
+        _ZERO_WEIGHTS -= 1
+
+
+def zeroing_weights() -> bool:
+    """Whether :func:`zero_weights` is active."""
+    return _ZERO_WEIGHTS > 0
 
 
 @contextlib.contextmanager

@@ -173,8 +173,13 @@ class Layer(OwnState, Trackable):
         init = initializers.get(initializer)
         charge(int(np.prod(shape, dtype=np.float64)) * _as_dtype(dtype).itemsize,
                f"weight {name!r} of shape {shape} in layer {self.name!r}")
-        value = init(shape, dtype=dtype)
-        var = Variable(value, name=backend.scoped_name(name), trainable=trainable, dtype=dtype)
+        if backend.zeroing_weights():
+            var = Variable.zeros(shape, name=backend.scoped_name(name), trainable=trainable,
+                                 dtype=dtype)
+        else:
+            value = init(shape, dtype=dtype)
+            var = Variable(value, name=backend.scoped_name(name), trainable=trainable,
+                           dtype=dtype)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         self._track(name, var)
         return var

@@ -90,6 +90,14 @@ class Variable(Trackable):
         self._trainable = bool(trainable)
         self._version = 0  # bumped by every assign: the inference engine's cache key
 
+    @classmethod
+    def zeros(cls, shape: tuple, name: str = "Variable:0", trainable: bool = True,
+              dtype="float32") -> Variable:
+        """A variable of zeros whose buffer is allocated, not written (no pass over it)."""
+        var = cls(np.zeros((), dtype=_as_dtype(dtype)), name=name, trainable=trainable)
+        var._value = np.zeros(tuple(shape), dtype=_as_dtype(dtype))
+        return var
+
     # -- identity -------------------------------------------------------------------------
     @property
     def name(self) -> str:

@@ -9,7 +9,8 @@ format registry :mod:`numkeras.saving.formats`) and hand over to the format's pa
 - ``numkeras.saving.tf_checkpoint``: TensorFlow checkpoints and SavedModel ``variables/``;
 - ``numkeras.saving.keras_v3``: ``.keras`` archives, ``.weights.h5`` and ``.weights.json``.
 
-Each format module provides ``save_weights(model, path, **options)`` and
+Every save and load runs with Python's cyclic garbage collector paused
+(:mod:`numkeras.saving.gcpause`). Each format module provides ``save_weights(model, path, **options)`` and
 ``load_weights(model, path, skip_mismatch=..., by_name=..., options=...)``.
 """
 
@@ -20,11 +21,13 @@ import os
 from numkeras.engine.graph_config import UntranslatableLayersError
 from numkeras.saving import formats
 from numkeras.saving.formats import load_format_for, save_format_for
+from numkeras.saving.gcpause import gc_paused
 from numkeras.saving.paths import ask_to_proceed_with_overwrite, path_to_string
 from numkeras.saving.weights import read_weights, write_weights
 from numkeras.train import _writer
 
 
+@gc_paused()
 def save_weights(model, filepath, overwrite: bool = True, save_format=None, options=None,
                  **kwargs):
     """Write ``model``'s weights to ``filepath`` in the format the path/``save_format`` pick."""
@@ -49,6 +52,7 @@ def _is_remote(filepath) -> bool:
     return is_remote(filepath)
 
 
+@gc_paused()
 def load_model(filepath, custom_objects: dict | None = None, compile: bool = True,
                safe_mode: bool = True):
     """``numkeras.models.load_model`` that also accepts remote URLs (staged locally)."""
@@ -64,6 +68,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                                     safe_mode=safe_mode)
 
 
+@gc_paused()
 def load_weights(model, filepath, skip_mismatch: bool = False, by_name: bool = False,
                  options=None):
     """Load weights from any supported file into ``model``; returns a load report/status."""
@@ -87,6 +92,7 @@ def _wait_for_async_save(model) -> None:
     _writer.sync(model)
 
 
+@gc_paused()
 def save_model(model, filepath, overwrite: bool = True, save_format=None, **kwargs):
     """``model.save``: a ``.keras`` archive, or a full-model ``.h5`` file."""
     filepath = path_to_string(filepath)

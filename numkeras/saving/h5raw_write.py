@@ -56,9 +56,7 @@ written with ``pwritev`` (:func:`write_file`, crash-safe like ``h5write.write_fi
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import gc
 import os
 import struct
 
@@ -414,26 +412,6 @@ class _Encoder:
 
 _LAYOUT_MSG = struct.Struct("<HHB3xBBQQ6x")
 _SYMBOLS = struct.Struct("<HHB3xQQ")
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """Pause Python's cyclic garbage collector (also a decorator): a save creates many
-    short-lived objects and no cycles, and with a model of thousands of layers alive each
-    automatic full collection walks all of it (10,000 layers: half the save's time). The
-    collector is enabled again afterwards unless it was off before.
-
-    >>> with gc_paused():
-    ...     gc.isenabled()
-    False
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def encode(root: Group) -> tuple[bytes, list, bytearray, int]:

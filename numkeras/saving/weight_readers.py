@@ -111,10 +111,12 @@ def _model_from_archive(source):
     config = getattr(source, "config", None)
     if not isinstance(config, dict):
         return None
+    from numkeras import backend
     from numkeras.saving.serialization import deserialize_model
 
     try:
-        model = deserialize_model(config)
+        with backend.zero_weights():  # only names and shapes are needed
+            model = deserialize_model(config)
         model.assert_weights_created()
     except Exception:  # an unknown class or unbuilt model: keep the file's own keys
         return None

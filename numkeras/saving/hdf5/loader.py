@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numkeras.saving import h5common, h5raw_read, h5raw_write, h5scan
+from numkeras.saving import h5common, h5raw_read, h5scan
 from numkeras.saving.formats import HDF5_MAGIC, head
 from numkeras.saving.h5common import castable, damage_is_an_error, data_past_end, plain_storage
 from numkeras.saving.hdf5.convert import ConversionError, Saved, preprocess
@@ -54,7 +54,6 @@ _SUBCLASSED_NOT_BUILT = (
     "created its variables yet. Call the Model first, then load the weights.")
 
 
-@h5raw_write.gc_paused()  # (thousands of short-lived objects, no cycles: see there)
 def load_weights(model, filepath: str, skip_mismatch: bool = False, by_name: bool = False,
                  options=None) -> LoadReport:
     """Load the weights in the HDF5 file ``filepath`` into ``model``; returns a report.

@@ -123,7 +123,6 @@ def _optimizer_variables(optimizer) -> list:
     return list(variables or [])
 
 
-@h5raw_write.gc_paused()
 def save_model(model, filepath: str, include_optimizer: bool = True, overwrite: bool = True,
                save_format=None, signatures=None, options=None, save_traces: bool = True,
                **kwargs) -> None:

@@ -42,7 +42,6 @@ from numkeras.saving.hdf5.layout import (
 from numkeras.saving.paths import atomic_write_path
 
 
-@h5raw_write.gc_paused()
 def save_weights(model, filepath: str, options=None, **kwargs) -> None:
     """Write ``model``'s weights to ``filepath`` (HDF5), replacing it only on success.
 

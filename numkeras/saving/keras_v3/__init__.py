@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from numkeras.saving import formats, h5raw_write
+from numkeras.saving import formats
 from numkeras.saving.keras_v3 import loading, sources, writing
 from numkeras.saving.keras_v3.errors import KerasFileError
 from numkeras.saving.paths import path_to_string
@@ -65,13 +65,12 @@ def load_weights(model, path, skip_mismatch: bool = False, by_name: bool = False
             "files store weights by object path, not by layer name, so only topological "
             "loading (by_name=False) is possible. Use a legacy .h5 weights file for by_name.")
     model.assert_weights_created()
-    with h5raw_write.gc_paused():  # (thousands of short-lived objects, no cycles)
-        source = sources.open_source(path)
-        try:
-            return loading.execute(model, source, skip_mismatch=skip_mismatch)
-        finally:
-            if hasattr(source, "close"):
-                source.close()
+    source = sources.open_source(path)
+    try:
+        return loading.execute(model, source, skip_mismatch=skip_mismatch)
+    finally:
+        if hasattr(source, "close"):
+            source.close()
 
 
 def save_model(model, path, style: str = "keras3", include_optimizer: bool = True,

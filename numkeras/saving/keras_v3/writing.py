@@ -64,7 +64,6 @@ def vars_tree(entries) -> h5raw_write.Group | None:
     return root
 
 
-@h5raw_write.gc_paused()
 def save_h5(model, filepath: str) -> None:
     """``model``'s weights as a ``.weights.h5`` file (atomic)."""
     if not formats.get("weights.h5").matches(filepath):
